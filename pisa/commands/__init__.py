@@ -1,0 +1,1 @@
+"""Subcommands of the ``pisa`` command line (see :mod:`pisa.cli`)."""

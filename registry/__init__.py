@@ -1,0 +1,142 @@
+"""The component contract that configs and plugins speak to (installed as ``pisa.registry``).
+
+mmengine resolves ``default_scope='pisa'`` by importing this module, so every registry
+here is a child of mmengine's root registry of the same role: mmengine's Runner builds
+the framework's parts (and any plugin's) from a config by name.
+
+Component kinds and their contracts (stated once, here; ``B`` batch, ``K`` clips per
+sample, ``T`` frames per clip, ``D`` feature size):
+
+==============  ===========================  ===============================================
+kind            registry                     contract
+==============  ===========================  ===============================================
+backbone        ``BACKBONES``                clips ``(N, C, T, H, W)`` (video) or
+                                             ``(N, 1, F, W)`` (audio mel image) ->
+                                             ``(N, D)``; exposes ``out_features = D``.
+aggregator      ``AGGREGATORS``              clip features ``(B, K, D)`` -> ``(B, D)``;
+                                             built with ``in_features=D``, exposes
+                                             ``out_features``.
+fusion          ``FUSIONS``                  list of per-modality features ``[(B, D_i)]``
+                                             -> ``(B, D)``; built with
+                                             ``in_features=[D_i]``, exposes
+                                             ``out_features``.
+head            ``HEADS``                    features ``(B, D)`` -> ``{'cls': (B, C),
+                                             'reg': (B,)}``; built with ``in_features=D``.
+loss            ``LOSSES``                   ``(head output dict, targets dict)`` ->
+                                             scalar tensor; ``targets`` holds
+                                             ``label`` (B,) int64 and ``score`` (B,) float.
+model           ``MODELS``                   an ``mmengine.model.BaseModel``.
+dataset         ``DATASETS``                 a ``torch.utils.data.Dataset`` of packed
+                                             samples ``{'inputs': {...}, 'data_samples':
+                                             {...}}``.
+transform       ``TRANSFORMS``               ``dict -> dict`` (documents keys read/added).
+clip_sampler    ``CLIP_SAMPLERS``            ``frames -> (S, K, T)`` int64 frame indices.
+metric          ``METRICS``                  an ``mmengine.evaluator.BaseMetric``.
+hook            ``HOOKS``                    an ``mmengine.hooks.Hook``.
+==============  ===========================  ===============================================
+
+Plugins never import these objects: they receive a ``register(kind, obj, name=None,
+override=False)`` callback through the ``pisa_register_components`` hook
+(:mod:`pisa.hookspecs`). Looking anything up here loads the plugins first, once.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, Optional
+
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import Registry, build_from_cfg, build_model_from_cfg
+
+SCOPE = "pisa"
+
+
+class ComponentRegistry(Registry):
+    """An mmengine registry that loads the plugins before any lookup and, for an
+    unknown name, raises an error that lists the names it knows."""
+
+    def import_from_location(self) -> None:
+        if not self._imported:
+            super().import_from_location()
+            from pisa.plugins import load_plugins
+
+            load_plugins()
+
+    def get(self, key: str) -> Optional[Any]:
+        obj = super().get(key)
+        scope, name = self.split_scope_key(key) if isinstance(key, str) else (None, key)
+        if obj is None and scope in (None, self.scope) and "." not in str(name):
+            known = ", ".join(sorted(self.module_dict)) or "(none)"
+            raise KeyError(
+                f"unknown {self.name} type {key!r}; registered {self.name} types: {known}"
+            )
+        return obj
+
+
+def _build_component(cfg: Any, registry: Registry, default_args: Optional[Dict] = None) -> Any:
+    """Build like mmengine does, but turn a wrong constructor argument into an error that
+    names the component and the arguments it accepts."""
+    try:
+        return build_model_from_cfg(cfg, registry, default_args)
+    except TypeError as err:
+        obj_type = cfg.get("type") if isinstance(cfg, dict) else None
+        obj_cls = registry.get(obj_type) if isinstance(obj_type, str) else obj_type
+        if obj_cls is None or "argument" not in str(err):
+            raise
+        params = [p for p in inspect.signature(obj_cls).parameters if p not in ("self", "args", "kwargs")]
+        raise TypeError(
+            f"{registry.name} {getattr(obj_cls, '__name__', obj_type)!s}: {err}; "
+            f"accepted arguments: {', '.join(params)}"
+        ) from None
+
+
+def _child(name: str, parent: Registry, build_func=None) -> ComponentRegistry:
+    kwargs = {"build_func": build_func} if build_func is not None else {}
+    return ComponentRegistry(name, parent=parent, scope=SCOPE, **kwargs)
+
+
+# Roles that mmengine's Runner builds directly: children of mmengine's roots.
+MODELS = _child("model", MMENGINE_MODELS, _build_component)
+DATASETS = _child("dataset", MMENGINE_DATASETS)
+TRANSFORMS = _child("transform", MMENGINE_TRANSFORMS)
+METRICS = _child("metric", MMENGINE_METRICS)
+HOOKS = _child("hook", MMENGINE_HOOKS)
+DATA_SAMPLERS = _child("data sampler", MMENGINE_DATA_SAMPLERS)
+VISUALIZERS = _child("visualizer", MMENGINE_VISUALIZERS)
+
+# Component kinds that models build from their own config sections. They are roots of
+# their own (a name means one thing per kind), built with mmengine's model builder so
+# that ``init_cfg`` and nested configs work as they do for models.
+BACKBONES = ComponentRegistry("backbone", scope=SCOPE, build_func=_build_component)
+AGGREGATORS = ComponentRegistry("aggregator", scope=SCOPE, build_func=_build_component)
+FUSIONS = ComponentRegistry("fusion", scope=SCOPE, build_func=_build_component)
+HEADS = ComponentRegistry("head", scope=SCOPE, build_func=_build_component)
+LOSSES = ComponentRegistry("loss", scope=SCOPE, build_func=_build_component)
+CLIP_SAMPLERS = ComponentRegistry("clip_sampler", scope=SCOPE, build_func=build_from_cfg)
+
+#: kind name (as plugins and ``pisa list`` say it) -> registry
+KINDS: Dict[str, Registry] = {
+    "backbone": BACKBONES,
+    "aggregator": AGGREGATORS,
+    "fusion": FUSIONS,
+    "head": HEADS,
+    "loss": LOSSES,
+    "model": MODELS,
+    "dataset": DATASETS,
+    "transform": TRANSFORMS,
+    "clip_sampler": CLIP_SAMPLERS,
+    "metric": METRICS,
+    "hook": HOOKS,
+    "data_sampler": DATA_SAMPLERS,
+    "visualizer": VISUALIZERS,
+}
+
+__all__ = ["KINDS", "SCOPE", "ComponentRegistry"] + [
+    "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "DATA_SAMPLERS", "VISUALIZERS",
+    "BACKBONES", "AGGREGATORS", "FUSIONS", "HEADS", "LOSSES", "CLIP_SAMPLERS",
+]
