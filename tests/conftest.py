@@ -1,0 +1,28 @@
+"""Test-session settings: which plugins load, and where the released PISA files are."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Only the project's own plugin distributions load in tests, whatever else is installed.
+os.environ["PISA_PLUGINS"] = "torchvision_video,transformer_aggregator"
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def released_dir() -> Path:
+    """Folder with the released PISA annotation files: ``PISA_RELEASED_DIR`` or ``../shared/pisa``."""
+    return Path(os.environ.get("PISA_RELEASED_DIR", REPO.parent / "shared" / "pisa"))
+
+
+@pytest.fixture
+def released_pisa_dir() -> Path:
+    folder = released_dir()
+    names = [f"annotations_{s}_{p}.pkl" for s in ("unidist", "consecutive") for p in ("train", "test")]
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        pytest.skip(f"released PISA annotation files not found in {folder} (set PISA_RELEASED_DIR): {missing}")
+    return folder
