@@ -10,11 +10,17 @@ from typing import List, Optional
 #: subcommand -> (module, one-line help)
 COMMANDS = {
     "list": ("pisa.commands.list_components", "list registered components and where they come from"),
+    "prepare": ("pisa.commands.prepare", "decode a config's datasets once into the prepared cache"),
+    "train": ("pisa.commands.train", "train a config with mmengine (seeds, resume, DDP)"),
+    "test": ("pisa.commands.test", "evaluate a checkpoint on a config's test split"),
+    "config": ("pisa.commands.config", "print a config merged with its bases and overrides"),
+    "predict": ("pisa.commands.predict", "predict the level of whole recordings, with a per-segment timeline"),
+    "synth": ("pisa.commands.synth", "render a synthetic PISA-like dataset of piano performances"),
+    "export-backbone": ("pisa.commands.export_backbone", "export a backbone's weights from a checkpoint"),
 }
 
 
-class CLIError(Exception):
-    """A user error: printed as one line, exit status 2."""
+from pisa.errors import CLIError  # noqa: E402  (re-exported for the commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,4 +55,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module's main, so that ``python -m pisa.cli`` catches the same
+    # error classes the commands raise
+    from pisa.cli import main as _main
+
+    sys.exit(_main())

@@ -78,18 +78,24 @@ class ComponentRegistry(Registry):
         return obj
 
 
+class ComponentArgumentError(TypeError):
+    """A component was given an argument its constructor does not take."""
+
+
 def _build_component(cfg: Any, registry: Registry, default_args: Optional[Dict] = None) -> Any:
     """Build like mmengine does, but turn a wrong constructor argument into an error that
     names the component and the arguments it accepts."""
     try:
         return build_model_from_cfg(cfg, registry, default_args)
+    except ComponentArgumentError:
+        raise  # already names the innermost component
     except TypeError as err:
         obj_type = cfg.get("type") if isinstance(cfg, dict) else None
         obj_cls = registry.get(obj_type) if isinstance(obj_type, str) else obj_type
         if obj_cls is None or "argument" not in str(err):
             raise
         params = [p for p in inspect.signature(obj_cls).parameters if p not in ("self", "args", "kwargs")]
-        raise TypeError(
+        raise ComponentArgumentError(
             f"{registry.name} {getattr(obj_cls, '__name__', obj_type)!s}: {err}; "
             f"accepted arguments: {', '.join(params)}"
         ) from None

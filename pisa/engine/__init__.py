@@ -1,5 +1,15 @@
-"""(filled in by its module owner)"""
+"""The runner around mmengine: crash-safe checkpoints that load with ``weights_only=True``
+(:mod:`.checkpoint`), framework hooks (:mod:`.hooks`), CPU autocast (:mod:`.optim`),
+config validation (:mod:`.validate`) and train/test/seed runs (:mod:`.runner`)."""
 
 
 def register_components(register) -> None:
     """Register this package's components through the plugin hook's callback."""
+    from pisa.engine.checkpoint import AtomicCheckpointHook, install_checkpoint_safety
+    from pisa.engine.hooks import ChannelsLastHook, EpochSeedHook, SampleIdLogHook
+    from pisa.engine.optim import register_optim_wrappers
+
+    install_checkpoint_safety()
+    register_optim_wrappers()
+    for hook in (AtomicCheckpointHook, EpochSeedHook, SampleIdLogHook, ChannelsLastHook):
+        register("hook", hook)

@@ -1,0 +1,51 @@
+# A generic AQA dataset described by one CSV / JSON-lines file (format: the docstring of
+# pisa/data/aqa_dataset.py): levels 1..10 as classes, samples of 10 clips x 16 frames
+# spread over each performance, 112x112 video and 224x224 mel images at 22.05 kHz.
+# $AQA_ANN_FILE (default data/aqa/annotations.csv); paths in it are relative to its folder.
+ann_file = '{{$AQA_ANN_FILE:data/aqa/annotations.csv}}'
+cache_dir = None  # a folder written by `pisa prepare` (then no decoding)
+dataset_type = 'AQACSVDataset'
+task = 'level'
+num_classes = 10
+sampler = dict(type='UniformSampler', num_clips=10, clip_len=16)
+
+train_pipeline = [
+    dict(type='DecodeFrames'),
+    dict(type='CropResize', size=(112, 112)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='LoadAudio', sample_rate=22050),
+    dict(type='MelSpectrogram', size=(224, 224)),
+    dict(type='PackAQAInputs', modalities=('video', 'audio')),
+]
+test_pipeline = [
+    dict(type='DecodeFrames'),
+    dict(type='CropResize', size=(112, 112)),
+    dict(type='LoadAudio', sample_rate=22050),
+    dict(type='MelSpectrogram', size=(224, 224)),
+    dict(type='PackAQAInputs', modalities=('video', 'audio')),
+]
+
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type, ann_file=ann_file, split='train', task=task,
+        num_classes=num_classes, sampler=sampler, cache_dir=cache_dir,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type, ann_file=ann_file, split='val', task=task,
+        num_classes=num_classes, sampler=sampler, cache_dir=cache_dir,
+        pipeline=test_pipeline, test_mode=True))
+test_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type, ann_file=ann_file, split='test', task=task,
+        num_classes=num_classes, sampler=sampler, cache_dir=cache_dir,
+        pipeline=test_pipeline, test_mode=True))

@@ -1,0 +1,37 @@
+# MTL-AQA diving (score regression, video only): one sample per dive of 1 clip x 16
+# frames, a random clip in training and the centre clip in testing, 112x112 video.
+# $MTL_AQA_DATA_ROOT (default data/mtl_aqa): <video_no:02d>.mp4 and the annotation
+# pickles final_annotations_dict.pkl, train_split_0.pkl, test_split_0.pkl.
+data_root = '{{$MTL_AQA_DATA_ROOT:data/mtl_aqa}}'
+cache_dir = None  # a folder written by `pisa prepare` (then no decoding)
+dataset_type = 'MTLAQADataset'
+
+train_pipeline = [
+    dict(type='DecodeFrames'),
+    dict(type='CropResize', size=(112, 112)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackAQAInputs', modalities=('video', )),
+]
+test_pipeline = [
+    dict(type='DecodeFrames'),
+    dict(type='CropResize', size=(112, 112)),
+    dict(type='PackAQAInputs', modalities=('video', )),
+]
+
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, split='train', modalities=('video', ),
+        sampler=dict(type='RandomClipSampler', num_clips=1, clip_len=16),
+        cache_dir=cache_dir, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type, data_root=data_root, split='test', modalities=('video', ),
+        sampler=dict(type='CenterClipSampler', num_clips=1, clip_len=16),
+        cache_dir=cache_dir, pipeline=test_pipeline, test_mode=True))
+test_dataloader = val_dataloader

@@ -1,0 +1,47 @@
+# Dataloaders over the synthetic dataset that `pisa synth DIR` renders (DIR/performances.csv,
+# DIR/videos/<id>.mp4 with audio): PISADataset in its 'video' layout, samples cut with the
+# unidist scheme; a performer-disjoint split (30 % of the performances for test) and a
+# validation split carved from the training performances.
+# DIR comes from --data-root or PISA_DATA_ROOT (default data/synthetic, relative).
+data_root = '{{$PISA_DATA_ROOT:data/synthetic}}'
+clip_len = 8
+num_clips = 4
+frame_size = (56, 56)
+mel_size = (64, 64)
+sample_rate = 16000
+modalities = ('video', 'audio')
+
+pipeline = [
+    dict(type='DecodeFrames'),
+    dict(type='CropResize', size=frame_size),
+    dict(type='LoadAudio', sample_rate=sample_rate),
+    dict(type='MelSpectrogram', size=mel_size),
+    dict(type='PackAQAInputs', modalities=modalities),
+]
+dataset = dict(
+    type='PISADataset',
+    data_root=data_root + '/videos',
+    table=data_root + '/performances.csv',
+    layout='video',
+    scheme='unidist',
+    split_mode='performer_disjoint',
+    test_fraction=0.3,
+    val_performances=0.25,
+    sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len),
+    modalities=modalities,
+    pipeline=pipeline)
+
+train_dataloader = dict(
+    batch_size=4, num_workers=0, collate_fn=dict(type='default_collate'),
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(dataset, split='train'))
+val_dataloader = dict(
+    batch_size=4, num_workers=0, collate_fn=dict(type='default_collate'),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(dataset, split='val', test_mode=True))
+test_dataloader = dict(
+    batch_size=4, num_workers=0, collate_fn=dict(type='default_collate'),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(dataset, split='test', test_mode=True))
+val_evaluator = dict(type='LevelMetrics', num_classes=10)
+test_evaluator = dict(type='LevelMetrics', num_classes=10)

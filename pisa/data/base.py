@@ -1,0 +1,245 @@
+"""What every AQA dataset shares: performances -> samples -> pipeline.
+
+An adapter (PISA, generic CSV, MTL-AQA, ...) subclasses :class:`AQABaseDataset` and
+implements :meth:`~AQABaseDataset.load_performances`, returning one dict per performance
+(a trimmed stretch of one recording with one target):
+
+===============  ==============================================================
+``perf_id``      str, unique within the dataset
+``video_path``   a video file, or None when ``frame_dir`` is given
+``frame_dir``    a folder of ``*.jpg`` frames (sorted by name), or None
+``audio_path``   a wav aligned with the video, or None for the video's own track
+``frame_offset`` int, source frame of the performance's first frame
+``num_frames``   int frames in the performance, or None for "to the end"
+``fps``          float, or None to take the video's
+``crop_box``     ``(x1, y1, x2, y2)`` source pixels, or None
+``label``        int class index (-1 for none); ``score`` float
+``group``        str, what pooled metrics group by (the performance)
+``ann_source``   str naming the annotation row, for error messages
+``samples``      optional ``(S, K, T)`` frame indices given by the annotation
+                 (else the dataset's clip sampler draws them), with optional
+                 ``sample_indices`` (their numbers; default ``0..S-1``)
+===============  ==============================================================
+
+The base checks the media once at start-up (file present, non-empty, decodable, crop box
+inside the frame, enough frames, an audio track when audio is needed), cuts each
+performance into samples with the clip sampler, and keeps one flat record per sample in
+mmengine's serialised data list (one numpy buffer, shared by DataLoader workers instead of
+copied). With ``on_bad_sample='skip'`` a bad performance is dropped with a warning instead
+of an error. With ``cache_dir`` samples are read from the prepared cache
+(:mod:`pisa.data.cache`) and the media are not opened at all.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from pisa.data import audio as audio_lib
+from pisa.data import cache as cache_lib
+from pisa.data.samplers import ClipSampler
+from pisa.data.transforms import (CropResize, LoadAudio, check_crop_box, list_frame_files,
+                                  open_video, read_frame_files)
+
+
+class BadSampleWarning(UserWarning):
+    """A performance or sample was dropped because ``on_bad_sample='skip'``."""
+
+
+def build_clip_sampler(cfg: Union[None, Dict, ClipSampler], default: ClipSampler) -> ClipSampler:
+    """A sampler from a config dict (registry ``clip_sampler``), an instance, or the default."""
+    if cfg is None:
+        return default
+    if isinstance(cfg, dict):
+        from pisa.registry import CLIP_SAMPLERS
+
+        return CLIP_SAMPLERS.build(dict(cfg))
+    if not callable(cfg):
+        raise TypeError(f"sampler must be a config dict or a clip sampler, got {type(cfg).__name__}")
+    return cfg
+
+
+def build_pipeline(pipeline: Sequence[Any]) -> List[Any]:
+    """Build config dicts with pisa's transform registry (so no default scope is needed)."""
+    from pisa.registry import TRANSFORMS
+
+    return [TRANSFORMS.build(dict(t)) if isinstance(t, dict) else t for t in pipeline]
+
+
+class AQABaseDataset(BaseDataset):
+    """Base of the AQA datasets (see the module docstring for the performance record).
+
+    Args:
+        data_root: folder the annotation's relative paths are under.
+        pipeline: transforms (config dicts or callables), ending in ``PackAQAInputs``.
+        sampler: clip sampler config (``dict(type='UniformSampler', num_clips=10,
+            clip_len=16)``) or instance; the adapter's default when None.
+        modalities: ``('video', 'audio')`` or a subset: what the media check demands.
+        cache_dir: read samples from this prepared cache (``pisa prepare``).
+        on_bad_sample: ``'error'`` (default) or ``'skip'`` (warn and drop).
+        check_media: open every source once at start-up to report bad media early.
+    """
+
+    METAINFO: dict = dict(num_classes=10)
+
+    def __init__(self, data_root: str = "", ann_file: str = "", pipeline: Sequence[Any] = (),
+                 sampler: Union[None, Dict, ClipSampler] = None,
+                 modalities: Sequence[str] = ("video", "audio"), cache_dir: Optional[str] = None,
+                 on_bad_sample: str = "error", check_media: bool = True, test_mode: bool = False,
+                 lazy_init: bool = False, serialize_data: bool = True, max_refetch: int = 100,
+                 metainfo: Optional[dict] = None) -> None:
+        if on_bad_sample not in ("error", "skip"):
+            raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
+        self.sampler = build_clip_sampler(sampler, self.default_sampler())
+        self.modalities = tuple(modalities)
+        self.cache_dir = os.fspath(cache_dir) if cache_dir else None
+        self.on_bad_sample = on_bad_sample
+        self.check_media = bool(check_media)
+        self.performances: List[Dict] = []
+        super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
+                         data_prefix=dict(), pipeline=build_pipeline(pipeline),
+                         test_mode=test_mode, lazy_init=lazy_init,
+                         serialize_data=serialize_data, max_refetch=max_refetch)
+
+    # -- what an adapter provides ---------------------------------------------------
+    def default_sampler(self) -> ClipSampler:
+        """The sampler used when the config names none."""
+        from pisa.data.samplers import UniformSampler
+
+        return UniformSampler(num_clips=10, clip_len=16)
+
+    def load_performances(self) -> List[Dict]:
+        """One record per performance (module docstring)."""
+        raise NotImplementedError
+
+    # -- the shared part ------------------------------------------------------------
+    def _pipeline_settings(self) -> Tuple[Optional[Tuple[int, int]], Optional[int]]:
+        size = sample_rate = None
+        for t in self.pipeline.transforms:
+            if isinstance(t, CropResize):
+                size = t.size
+            if isinstance(t, LoadAudio):
+                sample_rate = t.sample_rate
+        return size, sample_rate
+
+    def cache_settings(self) -> Tuple[Tuple[int, int], Optional[int]]:
+        """``(size, sample_rate)`` the prepared cache stores: from the pipeline's
+        ``CropResize`` and ``LoadAudio`` (sample_rate None without audio)."""
+        size, sample_rate = self._pipeline_settings()
+        if size is None:
+            raise ValueError(f"{type(self).__name__}: a prepared cache needs a CropResize "
+                             "transform in the pipeline (it fixes the stored frame size)")
+        return size, sample_rate
+
+    def _bad(self, err: Exception) -> None:
+        if self.on_bad_sample == "skip":
+            warnings.warn(f"skipped: {err}", BadSampleWarning, stacklevel=3)
+            return
+        raise err
+
+    def _from_cache(self, perf: Dict) -> None:
+        size, sample_rate = self.cache_settings()
+        where = f"performance {perf['perf_id']} ({perf['ann_source']})"
+        try:
+            entry = cache_lib.entry_dir(self.cache_dir, perf, size, sample_rate)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"{where}: source not found: {err.filename or err}") from None
+        if not entry.is_dir():
+            raise FileNotFoundError(
+                f"{where}: no prepared cache entry in {self.cache_dir} for the current source "
+                "files and settings; run `pisa prepare CONFIG --cache-dir ...`"
+            )
+        meta = cache_lib.read_meta(entry)
+        perf["num_frames"], perf["fps"], perf["cache_entry"] = meta["num_frames"], meta["fps"], str(entry)
+
+    def _check_media(self, perf: Dict) -> int:
+        """Open the sources once; fill ``num_frames``/``fps`` when not annotated. Returns the
+        number of source frames available from ``frame_offset``."""
+        where = f"performance {perf['perf_id']} ({perf['ann_source']})"
+        if perf.get("video_path"):
+            reader = open_video(perf["video_path"])
+            available = len(reader)
+            height, width = reader[0].shape[:2]
+            if not perf.get("fps"):
+                perf["fps"] = float(reader.get_avg_fps())
+        else:
+            files = list_frame_files(perf["frame_dir"])
+            available = len(files)
+            height, width = read_frame_files(files[:1]).shape[1:3]
+        if perf.get("crop_box") is not None:
+            check_crop_box(perf["crop_box"], width, height, where)
+        if "audio" in self.modalities:
+            source = perf.get("audio_path") or perf.get("video_path")
+            if not source:
+                raise ValueError(f"{where}: the audio modality needs an audio file or a video track")
+            audio_lib.load_audio(source, self._pipeline_settings()[1] or 22050)
+        return available - int(perf.get("frame_offset", 0))
+
+    def _samples_of(self, perf: Dict) -> List[Dict]:
+        where = f"performance {perf['perf_id']} ({perf['ann_source']})"
+        available = None
+        if self.cache_dir:
+            self._from_cache(perf)
+        elif self.check_media or perf.get("num_frames") is None or not perf.get("fps"):
+            available = self._check_media(perf)
+        if perf.get("num_frames") is None:
+            perf["num_frames"] = available
+        samples = perf.pop("samples", None)
+        indices = perf.pop("sample_indices", None)
+        perf["annotated_samples"] = samples is not None
+        if samples is None:
+            samples = self.sampler(int(perf["num_frames"])) if perf["num_frames"] >= self.sampler.sample_frames \
+                else np.zeros((0, 1, 1), np.int64)
+        samples = np.asarray(samples, dtype=np.int64)
+        if len(samples) == 0:
+            raise ValueError(f"{where}: {perf['num_frames']} frames is shorter than one sample "
+                             f"({self.sampler.sample_frames} frames for {self.sampler!r})")
+        needed = int(samples.max()) + 1
+        if available is not None and needed > available:
+            source = perf.get("video_path") or perf.get("frame_dir")
+            raise ValueError(f"{where}: {source} has {available} frames after frame "
+                             f"{perf.get('frame_offset', 0)}, the samples need {needed}")
+        indices = range(len(samples)) if indices is None else indices
+        record = {k: v for k, v in perf.items()}
+        return [dict(record, frame_inds=inds, sample_index=int(i), sample_id=f"{perf['perf_id']}/{i}")
+                for i, inds in zip(indices, samples)]
+
+    def load_data_list(self) -> List[Dict]:
+        """Performances -> checked flat sample records (mmengine serialises them)."""
+        data_list: List[Dict] = []
+        self.performances = []
+        for perf in self.load_performances():
+            perf.setdefault("video_path", None)
+            perf.setdefault("frame_dir", None)
+            perf.setdefault("audio_path", None)
+            perf.setdefault("frame_offset", 0)
+            perf.setdefault("crop_box", None)
+            perf.setdefault("cache_entry", None)
+            try:
+                records = self._samples_of(perf)
+            except (ValueError, FileNotFoundError) as err:
+                self._bad(err)
+                continue
+            self.performances.append({k: v for k, v in perf.items()})
+            data_list.extend(records)
+        if not data_list:
+            raise ValueError(f"{type(self).__name__}: no samples (every performance was empty or skipped)")
+        return data_list
+
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        if self.sampler.random and not info["annotated_samples"]:  # drawn again on every read
+            info["frame_inds"] = self.sampler(int(info["num_frames"]))[0]
+        return info
+
+    def prepare_data(self, idx: int) -> Any:
+        try:
+            return super().prepare_data(idx)
+        except (ValueError, FileNotFoundError) as err:
+            if self.on_bad_sample == "skip" and not self.test_mode:
+                warnings.warn(f"skipped: {err}", BadSampleWarning, stacklevel=2)
+                return None  # mmengine's BaseDataset then reads another sample
+            raise

@@ -1,0 +1,86 @@
+"""The MTL-AQA diving dataset: :class:`MTLAQADataset`.
+
+Annotations (read through the safe unpickler):
+
+- ``final_annotations_dict.pkl``: ``{(video_no, dive_no): {'start_frame', 'end_frame',
+  'final_score', 'difficulty', ...}}``; frames are 0-based source frames of the video,
+  ``end_frame`` inclusive.
+- ``train_split_0.pkl`` / ``test_split_0.pkl``: lists of ``(video_no, dive_no)`` keys.
+
+Videos: one per ``video_no``, ``<data_root>/<video_no:02d>.mp4`` (the competition
+recording); each dive is trimmed from it by its frame range. The task is the score: the
+target is ``final_score`` (label -1). One sample per dive, drawn with the sampler
+(default ``CenterClipSampler``; use ``RandomClipSampler`` for training).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from pisa.data.base import AQABaseDataset
+from pisa.data.safe_pickle import load_pickle
+from pisa.data.samplers import CenterClipSampler, ClipSampler
+
+
+class MTLAQADataset(AQABaseDataset):
+    """MTL-AQA dives (see the module docstring for the files).
+
+    Args:
+        data_root: folder of the videos.
+        ann_dir: folder of the annotation pickles (default: ``data_root``).
+        split: ``'train'`` or ``'test'`` (reads ``<split>_split_<split_index>.pkl``).
+        video_pattern: video file of a ``video_no`` (default ``'{video_no:02d}.mp4'``).
+        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+    """
+
+    METAINFO: dict = dict(num_classes=0)
+
+    def __init__(self, data_root: str = "", ann_dir: Optional[str] = None, split: str = "train",
+                 split_index: int = 0, video_pattern: str = "{video_no:02d}.mp4",
+                 modalities: tuple = ("video",), **kwargs: Any) -> None:
+        if split not in ("train", "test"):
+            raise ValueError(f"MTLAQADataset: split must be 'train' or 'test', got {split!r}")
+        self.split, self.split_index, self.video_pattern = split, int(split_index), video_pattern
+        self.ann_dir = ann_dir
+        super().__init__(data_root=data_root, modalities=modalities, **kwargs)
+
+    def default_sampler(self) -> ClipSampler:
+        return CenterClipSampler(num_clips=1, clip_len=16)
+
+    def load_performances(self) -> List[Dict]:
+        ann_dir = Path(self.ann_dir or self.data_root)
+        ann_path = ann_dir / "final_annotations_dict.pkl"
+        split_path = ann_dir / f"{self.split}_split_{self.split_index}.pkl"
+        annotations = load_pickle(ann_path)
+        keys = load_pickle(split_path)
+        if not isinstance(annotations, dict):
+            raise ValueError(f"{ann_path}: expected a dict keyed by (video_no, dive_no)")
+        if not isinstance(keys, (list, tuple)):
+            raise ValueError(f"{split_path}: expected a list of (video_no, dive_no) keys")
+        perfs, seen = [], set()
+        for key in keys:
+            key = tuple(key) if isinstance(key, (list, tuple)) else key
+            where = f"{split_path.name} key {key!r}"
+            if key in seen:
+                raise ValueError(f"{split_path}: duplicate key {key!r}")
+            seen.add(key)
+            if key not in annotations:
+                raise ValueError(f"{split_path}: key {key!r} is not in {ann_path.name}")
+            ann = annotations[key]
+            try:
+                start, end = int(ann["start_frame"]), int(ann["end_frame"])
+                score = float(ann["final_score"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise ValueError(f"{ann_path}: entry {key!r} needs numeric start_frame, end_frame, "
+                                 f"final_score ({type(err).__name__}: {err})") from None
+            if end < start or start < 0:
+                raise ValueError(f"{ann_path}: entry {key!r} has frame range {start}..{end}")
+            video_no, dive_no = key
+            perfs.append({
+                "perf_id": f"{int(video_no):02d}_{int(dive_no)}",
+                "video_path": str(Path(self.data_root) / self.video_pattern.format(video_no=int(video_no))),
+                "frame_offset": start, "num_frames": end - start + 1, "fps": None,
+                "label": -1, "score": score, "group": f"{int(video_no):02d}_{int(dive_no)}",
+                "ann_source": f"{ann_path.name} entry {key!r}",
+            })
+        return perfs

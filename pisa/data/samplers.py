@@ -1,0 +1,135 @@
+"""Clip samplers: which frames of a (trimmed) performance make up each sample.
+
+Every sampler returns an int64 array ``(S, K, T)``: ``S`` samples, each of ``K`` clips of
+``T`` frame indices, 0-based and relative to the first frame of the trimmed performance.
+
+``contiguous_indices`` and ``uniform_indices`` reproduce the released PISA annotations
+(``annotations_{consecutive,unidist}_*.pkl``): a performance of ``F`` frames gives
+``N = floor(F / (K*T))`` non-overlapping samples and the tail past ``N*K*T`` frames is
+dropped. ``random_clip_indices`` (training) and ``center_clip_indices`` (testing) give
+one sample per video, for datasets with one target per video.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+
+def _num_samples(num_frames: int, num_clips: int, clip_len: int, max_samples: Optional[int]) -> int:
+    if num_clips < 1 or clip_len < 1:
+        raise ValueError(f"num_clips and clip_len must be >= 1, got {num_clips} and {clip_len}")
+    n = int(num_frames) // (num_clips * clip_len)
+    return n if max_samples is None else min(n, int(max_samples))
+
+
+def contiguous_indices(num_frames: int, num_clips: int = 10, clip_len: int = 16,
+                       max_samples: Optional[int] = None) -> np.ndarray:
+    """Sample ``i`` is frames ``K*T*i .. K*T*(i+1) - 1`` cut into ``K`` clips of ``T``.
+
+    Returns ``(S, K, T)`` int64 with ``S = floor(num_frames / (K*T))`` (at most
+    ``max_samples``); ``S`` is 0 when the performance is shorter than one sample."""
+    n = _num_samples(num_frames, num_clips, clip_len, max_samples)
+    span = num_clips * clip_len
+    return np.arange(n * span, dtype=np.int64).reshape(n, num_clips, clip_len)
+
+
+def uniform_indices(num_frames: int, num_clips: int = 10, clip_len: int = 16,
+                    max_samples: Optional[int] = None) -> np.ndarray:
+    """The used span ``N*K*T`` is cut into ``N*K`` clips of ``T`` frames dealt out
+    round-robin: clip ``j`` of sample ``i`` is clip number ``i + j*N`` of the span, so each
+    sample covers the whole performance. Returns ``(S, K, T)`` int64, ``S <= N``."""
+    n_all = _num_samples(num_frames, num_clips, clip_len, None)
+    n = _num_samples(num_frames, num_clips, clip_len, max_samples)
+    i = np.arange(n)[:, None, None]
+    j = np.arange(num_clips)[None, :, None]
+    t = np.arange(clip_len)[None, None, :]
+    return (clip_len * (i + j * n_all) + t).astype(np.int64)
+
+
+def _segment_starts(num_frames: int, num_clips: int, clip_len: int) -> tuple:
+    if num_frames < clip_len:
+        raise ValueError(f"{num_frames} frames are fewer than one clip of {clip_len} frames")
+    bounds = np.linspace(0, num_frames, num_clips + 1)
+    lo = np.floor(bounds[:-1]).astype(np.int64)
+    hi = np.maximum(np.floor(bounds[1:]).astype(np.int64) - clip_len, lo)
+    last = num_frames - clip_len
+    return np.minimum(lo, last), np.minimum(hi, last)
+
+
+def center_clip_indices(num_frames: int, num_clips: int = 1, clip_len: int = 16) -> np.ndarray:
+    """One sample: the video cut into ``K`` equal segments, from each the ``T``-frame clip
+    at its centre (clips overlap when a segment is shorter than ``T``). ``(1, K, T)``."""
+    lo, hi = _segment_starts(num_frames, num_clips, clip_len)
+    starts = (lo + hi) // 2
+    return (starts[:, None] + np.arange(clip_len)[None, :]).astype(np.int64)[None]
+
+
+def random_clip_indices(num_frames: int, num_clips: int = 1, clip_len: int = 16,
+                        rng: Optional[np.random.Generator] = None) -> np.ndarray:
+    """One sample: from each of ``K`` equal segments a ``T``-frame clip at a random start
+    within the segment. ``(1, K, T)`` int64."""
+    rng = np.random.default_rng() if rng is None else rng
+    lo, hi = _segment_starts(num_frames, num_clips, clip_len)
+    starts = rng.integers(lo, hi + 1)
+    return (starts[:, None] + np.arange(clip_len)[None, :]).astype(np.int64)[None]
+
+
+class ClipSampler:
+    """Base of the registered samplers: ``sampler(num_frames, rng=None) -> (S, K, T)``.
+
+    ``random`` samplers are drawn again each time a sample is read."""
+
+    random = False
+
+    def __init__(self, num_clips: int = 10, clip_len: int = 16) -> None:
+        self.num_clips = int(num_clips)
+        self.clip_len = int(clip_len)
+
+    @property
+    def sample_frames(self) -> int:
+        """Frames one sample needs at least."""
+        return self.clip_len
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+class ContiguousSampler(ClipSampler):
+    """:func:`contiguous_indices` (the released "consecutive" scheme)."""
+
+    def __init__(self, num_clips: int = 10, clip_len: int = 16, max_samples: Optional[int] = None) -> None:
+        super().__init__(num_clips, clip_len)
+        self.max_samples = max_samples
+
+    @property
+    def sample_frames(self) -> int:
+        return self.num_clips * self.clip_len
+
+    def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        return contiguous_indices(num_frames, self.num_clips, self.clip_len, self.max_samples)
+
+
+class UniformSampler(ContiguousSampler):
+    """:func:`uniform_indices` (the released "unidist" scheme)."""
+
+    def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        return uniform_indices(num_frames, self.num_clips, self.clip_len, self.max_samples)
+
+
+class CenterClipSampler(ClipSampler):
+    """:func:`center_clip_indices`: one deterministic sample per video (testing)."""
+
+    def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        return center_clip_indices(num_frames, self.num_clips, self.clip_len)
+
+
+class RandomClipSampler(ClipSampler):
+    """:func:`random_clip_indices`: one sample per video, drawn anew on every read
+    (training)."""
+
+    random = True
+
+    def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        return random_clip_indices(num_frames, self.num_clips, self.clip_len, rng)

@@ -1,0 +1,121 @@
+"""Training hooks specific to this framework (mmengine's own hooks do the rest).
+
+- :class:`EpochSeedHook` reseeds ``random``/numpy/torch at the start of each epoch from
+  ``(seed, epoch)``, so an epoch's random draws do not depend on what ran before it
+  (validation, a resume): a resumed run trains exactly like an uninterrupted one.
+- :class:`SampleIdLogHook` appends the ``sample_id`` of every training sample this rank
+  saw to ``<work_dir>/sample_ids_rank<R>.txt`` (which shard each process trained on).
+- :class:`ChannelsLastHook` puts the model's conv weights and the input clips in
+  channels-last memory layout (``torch.channels_last_3d`` for 5-D video, ``channels_last``
+  for 4-D audio), a CPU/GPU speed option that changes no numbers beyond rounding.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from typing import Any, Optional
+
+import torch
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.runner.utils import set_random_seed
+
+#: mixes the epoch into the seed so that (seed, epoch) pairs do not collide
+_EPOCH_STRIDE = 1_000_003
+
+
+class EpochSeedHook(Hook):
+    """Before each training epoch, seed ``random``, numpy and torch with
+    ``(seed * 1_000_003 + epoch) mod 2**31`` (``seed`` = the runner's seed, plus the rank
+    when ``diff_rank_seed``)."""
+
+    priority = "VERY_HIGH"
+
+    def before_train_epoch(self, runner) -> None:
+        seed = runner.seed if runner.seed is not None else 0
+        diff_rank = bool(runner.cfg.get("randomness", {}).get("diff_rank_seed", False))
+        set_random_seed((seed * _EPOCH_STRIDE + runner.epoch) % 2**31, diff_rank_seed=diff_rank)
+
+
+class SampleIdLogHook(Hook):
+    """Record the training samples each rank sees: one line ``epoch<TAB>sample_id`` per
+    sample in ``<work_dir>/sample_ids_rank<R>.txt`` (reads ``data_samples['sample_id']``
+    of the collated batch, a list of str)."""
+
+    def before_train(self, runner) -> None:
+        self._path = osp.join(runner.work_dir, f"sample_ids_rank{get_rank()}.txt")
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None,
+                         outputs: Optional[dict] = None) -> None:
+        samples = data_batch.get("data_samples") if isinstance(data_batch, dict) else None
+        ids = samples.get("sample_id") if isinstance(samples, dict) else None
+        if ids is None:
+            raise KeyError(
+                "SampleIdLogHook: the training batch has no data_samples['sample_id'] "
+                "(see the sample contract in DEVELOPERS.md)"
+            )
+        with open(self._path, "a", encoding="utf-8") as f:
+            f.writelines(f"{runner.epoch}\t{sample_id}\n" for sample_id in ids)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _channels_last(tensor: torch.Tensor, channel_dim: int) -> torch.Tensor:
+    """Same values, channel dimension stored innermost. Leading (batch, clip) dimensions
+    stay outermost, so flattening them keeps the channels-last strides."""
+    if channel_dim < 0 and tensor.dim() < -channel_dim:
+        return tensor
+    moved = tensor.movedim(channel_dim, -1).contiguous()
+    return moved.movedim(-1, channel_dim)
+
+
+#: input key -> position of the channel dimension (video clips (C, T, H, W), audio (C, F, W))
+_CHANNEL_DIM = {"video": -4, "audio": -3}
+
+
+class ChannelsLastHook(Hook):
+    """Channels-last layout for the model's 4-D/5-D parameters (before training, validation
+    and testing) and for ``data_batch['inputs']['video']`` (``(..., C, T, H, W)``) and
+    ``['audio']`` (``(..., C, F, W)``) before each iteration; the data preprocessor's
+    elementwise normalisation and the model's flattening of ``(B, K)`` keep the layout."""
+
+    priority = "HIGH"
+
+    def _convert_model(self, runner) -> None:
+        model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        for module in model.modules():
+            for _, param in module.named_parameters(recurse=False):
+                if param.dim() in (4, 5):  # conv weights (O, I, [T,] H, W)
+                    param.data = _channels_last(param.data, 1)
+
+    def _convert_inputs(self, data_batch: Any) -> None:
+        inputs = data_batch.get("inputs") if isinstance(data_batch, dict) else None
+        if not isinstance(inputs, dict):
+            return
+        for key, value in inputs.items():
+            dim = _CHANNEL_DIM.get(key)
+            if dim is None:
+                continue
+            if isinstance(value, torch.Tensor):
+                inputs[key] = _channels_last(value, dim)
+            elif isinstance(value, list):
+                inputs[key] = [_channels_last(v, dim) if isinstance(v, torch.Tensor) else v
+                               for v in value]
+
+    def before_train(self, runner) -> None:
+        self._convert_model(runner)
+
+    def before_val(self, runner) -> None:
+        self._convert_model(runner)
+
+    def before_test(self, runner) -> None:
+        self._convert_model(runner)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch: Any = None) -> None:
+        self._convert_inputs(data_batch)
+
+    def before_val_iter(self, runner, batch_idx: int, data_batch: Any = None) -> None:
+        self._convert_inputs(data_batch)
+
+    def before_test_iter(self, runner, batch_idx: int, data_batch: Any = None) -> None:
+        self._convert_inputs(data_batch)

@@ -1,0 +1,204 @@
+"""Reports: confusion-matrix and training-curve images, a metrics table, results.json.
+
+Figures are drawn on matplotlib's Agg canvas (no display, no pyplot state) at a fixed
+size in pixels, and every file is written to a temporary name and renamed, so a failed
+write never leaves a partial report.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+PathLike = Union[str, os.PathLike]
+
+#: keys of mmengine's scalar log that are bookkeeping, not curves
+_LOG_BOOKKEEPING = {"step", "epoch", "iter", "time", "data_time", "memory", "lr", "base_lr"}
+
+
+@contextlib.contextmanager
+def atomic_output(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it to ``path``, on any
+    error remove it, so ``path`` is either the complete new file or untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` with numpy/torch scalars and arrays made Python numbers and lists, and
+    NaN/inf made None, so it serialises as strict JSON."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def write_results_json(path: PathLike, results: Mapping[str, Any]) -> Path:
+    """Write ``results`` (metrics, config name, checkpoint, ...) as indented strict JSON,
+    atomically. numpy values become Python numbers, NaN becomes null. Returns the path."""
+    text = json.dumps(to_jsonable(results), indent=2, sort_keys=True, allow_nan=False)
+    with atomic_output(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def new_figure(size_px: Tuple[int, int], dpi: int):
+    """A matplotlib ``Figure`` on an Agg canvas of ``size_px`` (width, height) pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size_px[0] / dpi, size_px[1] / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig, path: PathLike, dpi: int) -> Path:
+    """Save ``fig`` as a PNG at ``dpi``, atomically. Returns the path."""
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    return Path(path)
+
+
+def plot_confusion_matrix(
+    cm: Union[np.ndarray, Sequence[Sequence[int]]],
+    path: PathLike,
+    title: str = "Confusion matrix",
+    first_level: int = 1,
+    size_px: Tuple[int, int] = (640, 560),
+    dpi: int = 100,
+) -> Path:
+    """Draw ``cm`` ``(C, C)`` (rows = true level, columns = predicted level) with counts
+    in the cells, levels ``first_level .. first_level + C - 1`` on both axes, as a PNG
+    of ``size_px`` (width, height) pixels. Returns the path."""
+    cm = np.asarray(cm, dtype=np.int64)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"confusion matrix must be square (C, C), got shape {cm.shape}")
+    n = cm.shape[0]
+    levels = [str(first_level + i) for i in range(n)]
+    fig = new_figure(size_px, dpi)
+    ax = fig.add_subplot(1, 1, 1)
+    image = ax.imshow(cm, cmap="Blues", vmin=0, vmax=max(int(cm.max()), 1))
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(n), labels=levels)
+    ax.set_yticks(range(n), labels=levels)
+    ax.set_xlabel("predicted level")
+    ax.set_ylabel("true level")
+    ax.set_title(title)
+    threshold = cm.max() / 2 if cm.max() > 0 else 1
+    for i in range(n):
+        for j in range(n):
+            if cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if cm[i, j] > threshold else "black")
+    fig.tight_layout()
+    return save_figure(fig, path, dpi)
+
+
+def read_scalar_log(path: PathLike) -> Tuple[Dict[str, List[Tuple[int, float]]],
+                                              Dict[str, List[Tuple[int, float]]]]:
+    """Read mmengine's ``vis_data/scalars.json`` (one JSON object a line).
+
+    Returns ``(train, val)``: ``name -> [(step, value)]``. Train lines are those with a
+    ``loss*`` key (step = iteration); the other lines are validation (step = epoch).
+    Bookkeeping keys (time, lr, memory, ...) are left out.
+    """
+    path = Path(path)
+    train: Dict[str, List[Tuple[int, float]]] = {}
+    val: Dict[str, List[Tuple[int, float]]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{lineno}: not a JSON line ({err.msg})") from None
+            if not isinstance(row, dict) or "step" not in row:
+                raise ValueError(f"{path}:{lineno}: expected an object with a 'step' key")
+            target = train if any(k.startswith("loss") for k in row) else val
+            for key, value in row.items():
+                if key in _LOG_BOOKKEEPING or not isinstance(value, (int, float)):
+                    continue
+                target.setdefault(key, []).append((int(row["step"]), float(value)))
+    return train, val
+
+
+def plot_training_curves(
+    scalars_json: PathLike,
+    path: PathLike,
+    size_px: Tuple[int, int] = (1000, 400),
+    dpi: int = 100,
+) -> Path:
+    """Draw the losses per iteration (left) and the validation metrics per epoch (right)
+    from mmengine's scalar log as a PNG of ``size_px`` pixels. Returns the path."""
+    train, val = read_scalar_log(scalars_json)
+    if not train and not val:
+        raise ValueError(f"{scalars_json}: no losses or metrics to plot")
+    fig = new_figure(size_px, dpi)
+    ax_loss, ax_val = fig.subplots(1, 2)
+    for name, points in sorted(train.items()):
+        steps, values = zip(*points)
+        ax_loss.plot(steps, values, label=name)
+    ax_loss.set_xlabel("iteration")
+    ax_loss.set_title("training loss")
+    for name, points in sorted(val.items()):
+        steps, values = zip(*points)
+        ax_val.plot(steps, values, marker="o", label=name)
+    ax_val.set_xlabel("epoch")
+    ax_val.set_title("validation")
+    for ax, series in ((ax_loss, train), (ax_val, val)):
+        if series:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "none logged", ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi)
+
+
+def format_metrics_table(
+    metrics: Mapping[str, Any], confusion: Optional[Any] = None, first_level: int = 1
+) -> str:
+    """A markdown table of the scalar ``metrics`` (name | value, 4 decimals; non-scalars
+    left out) and, when ``confusion`` ``(C, C)`` is given, the confusion matrix as a
+    second table with rows = true level, columns = predicted level."""
+    lines = ["| metric | value |", "| --- | --- |"]
+    for name, value in metrics.items():
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            lines.append(f"| {name} | {float(value):.4f} |")
+    if confusion is not None:
+        cm = np.asarray(confusion, dtype=np.int64)
+        levels = [str(first_level + i) for i in range(cm.shape[0])]
+        lines += ["", "Confusion matrix (rows: true level, columns: predicted level)", "",
+                  "| true \\ pred | " + " | ".join(levels) + " |",
+                  "| --- |" + " --- |" * len(levels)]
+        for level, row in zip(levels, cm):
+            lines.append(f"| {level} | " + " | ".join(str(int(v)) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_text(path: PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically. Returns the path."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)

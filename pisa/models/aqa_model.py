@@ -1,0 +1,224 @@
+"""The AQA model: video, audio and multimodal branches (Fig. 4 of the PISA paper),
+any subset of them, from one config."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import torch
+from mmengine.model import BaseModel
+from torch import nn
+
+from pisa.models.losses import loss_name_of
+from pisa.registry import AGGREGATORS, BACKBONES, FUSIONS, HEADS, LOSSES, MODELS
+
+BRANCHES = ("video", "audio", "multimodal")
+#: branch -> the modalities (input keys) it reads
+BRANCH_MODALITIES = {"video": ("video",), "audio": ("audio",), "multimodal": ("video", "audio")}
+#: modality -> dimensions of its input, ``(B, K, ...)``
+INPUT_DIMS = {"video": 6, "audio": 5}
+
+ConfigType = Union[dict, nn.Module]
+
+
+def _build(registry, cfg: Optional[ConfigType], **default_args: Any) -> Optional[nn.Module]:
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return registry.build(cfg, default_args=default_args or None)
+
+
+class AQAModel(BaseModel):
+    """Clips -> per-modality backbone -> clip aggregation -> per-branch head.
+
+    ``inputs``: ``{'video': (B, K, 3, T, H, W), 'audio': (B, K, 1, F, W)}`` (after
+    :class:`AQADataPreprocessor`); clips are folded into the batch for the backbone
+    (``(B*K, ...)``) and the features unfolded to ``(B, K, D)`` for the aggregator.
+    The multimodal branch fuses the aggregated video and audio features (in that order).
+    Every branch in ``branches`` gets its own head built from ``head`` and is trained
+    with every loss in ``losses``; ``decision_branch`` gives ``pred_label``/``pred_score``.
+    """
+
+    def __init__(
+        self,
+        video_backbone: Optional[ConfigType] = None,
+        audio_backbone: Optional[ConfigType] = None,
+        video_aggregator: ConfigType = dict(type="AvgAggregator"),
+        audio_aggregator: ConfigType = dict(type="AvgAggregator"),
+        fusion: Optional[ConfigType] = dict(type="ConcatFusion", detach=True),
+        head: dict = dict(type="LevelHead", hidden=128, num_classes=10),
+        losses: Sequence[ConfigType] = (dict(type="CrossEntropyLoss", weight=1.0),
+                                        dict(type="L1L2Loss", weight=0.1)),
+        branches: Sequence[str] = BRANCHES,
+        decision_branch: Optional[str] = None,
+        data_preprocessor: Optional[ConfigType] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.branches = self._check_branches(branches)
+        self.decision_branch = decision_branch or (
+            "multimodal" if "multimodal" in self.branches else self.branches[0])
+        if self.decision_branch not in self.branches:
+            raise ValueError(
+                f"AQAModel: decision_branch {self.decision_branch!r} is not one of the "
+                f"configured branches {list(self.branches)}"
+            )
+        self.modalities = tuple(m for m in ("video", "audio")
+                                if any(m in BRANCH_MODALITIES[b] for b in self.branches))
+        backbone_cfgs = {"video": video_backbone, "audio": audio_backbone}
+        aggregator_cfgs = {"video": video_aggregator, "audio": audio_aggregator}
+        feature_sizes: Dict[str, int] = {}
+        for modality in self.modalities:
+            if backbone_cfgs[modality] is None:
+                users = [b for b in self.branches if modality in BRANCH_MODALITIES[b]]
+                raise ValueError(
+                    f"AQAModel: branches {users} need '{modality}_backbone', which is not set"
+                )
+            backbone = _build(BACKBONES, backbone_cfgs[modality])
+            aggregator = _build(AGGREGATORS, aggregator_cfgs[modality],
+                                in_features=backbone.out_features)
+            setattr(self, f"{modality}_backbone", backbone)
+            setattr(self, f"{modality}_aggregator", aggregator)
+            feature_sizes[modality] = aggregator.out_features
+        self.fusion = None
+        if "multimodal" in self.branches:
+            if fusion is None:
+                raise ValueError("AQAModel: the 'multimodal' branch needs 'fusion', which is not set")
+            self.fusion = _build(FUSIONS, fusion,
+                                 in_features=[feature_sizes["video"], feature_sizes["audio"]])
+            feature_sizes["multimodal"] = self.fusion.out_features
+        self.heads = nn.ModuleDict(
+            {b: _build(HEADS, dict(head), in_features=feature_sizes[b]) for b in self.branches})
+        self.losses = nn.ModuleList([_build(LOSSES, cfg) for cfg in losses])
+        self._check_losses()
+
+    @staticmethod
+    def _check_branches(branches: Sequence[str]) -> tuple:
+        if isinstance(branches, str):
+            branches = (branches,)
+        branches = tuple(branches)
+        unknown = [b for b in branches if b not in BRANCHES]
+        if unknown or not branches or len(set(branches)) != len(branches):
+            raise ValueError(
+                f"AQAModel: branches must be distinct names from {list(BRANCHES)}, got {list(branches)}"
+            )
+        return branches
+
+    def _check_losses(self) -> None:
+        if not len(self.losses):
+            raise ValueError("AQAModel: 'losses' is empty; configure at least one loss")
+        names = [loss_name_of(loss) for loss in self.losses]
+        if len(set(names)) != len(names):
+            raise ValueError(f"AQAModel: two losses share a loss_name: {names}; set loss_name")
+        for branch, head in self.heads.items():
+            for loss in self.losses:
+                if getattr(loss, "requires", None) == "cls" and getattr(head, "num_classes", 1) == 0:
+                    raise ValueError(
+                        f"AQAModel: loss {type(loss).__name__} needs class logits but the "
+                        f"{branch} head has num_classes=0"
+                    )
+
+    # ------------------------------------------------------------------ features
+    def _clip_input(self, inputs: Dict[str, torch.Tensor], modality: str) -> torch.Tensor:
+        if not isinstance(inputs, dict) or modality not in inputs:
+            got = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+            users = [b for b in self.branches if modality in BRANCH_MODALITIES[b]]
+            raise KeyError(
+                f"AQAModel: inputs[{modality!r}] is missing (needed by branches {users}); "
+                f"got {got}"
+            )
+        x = inputs[modality]
+        if x.dim() != INPUT_DIMS[modality]:
+            raise ValueError(
+                f"AQAModel: inputs[{modality!r}] must have {INPUT_DIMS[modality]} dims "
+                f"(B, K, ...), got shape {tuple(x.shape)}"
+            )
+        return x
+
+    def extract_feats(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """``inputs`` -> ``{modality: (B, D)}`` aggregated sample features."""
+        feats = {}
+        for modality in self.modalities:
+            x = self._clip_input(inputs, modality)
+            batch, clips = x.shape[:2]
+            clip_feats = getattr(self, f"{modality}_backbone")(x.flatten(0, 1))
+            clip_feats = clip_feats.view(batch, clips, -1)
+            feats[modality] = getattr(self, f"{modality}_aggregator")(clip_feats)
+        return feats
+
+    def branch_outputs(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, Dict[str, torch.Tensor]]:
+        """``inputs`` -> ``{branch: {'cls': (B, C), 'reg': (B,)}}``."""
+        feats = self.extract_feats(inputs)
+        outputs = {}
+        for branch in self.branches:
+            if branch == "multimodal":
+                x = self.fusion([feats["video"], feats["audio"]])
+            else:
+                x = feats[branch]
+            outputs[branch] = self.heads[branch](x)
+        return outputs
+
+    # ------------------------------------------------------------------ modes
+    def forward(self, inputs: Dict[str, torch.Tensor], data_samples: Optional[dict] = None,
+                mode: str = "tensor") -> Union[Dict[str, Any], List[dict]]:
+        """``mode='loss'``: ``{'loss_<branch>_<name>': scalar}``; ``'predict'``: one dict
+        per sample; ``'tensor'``: :meth:`branch_outputs`."""
+        if mode == "tensor":
+            return self.branch_outputs(inputs)
+        if mode == "loss":
+            return self.loss(inputs, data_samples)
+        if mode == "predict":
+            return self.predict(inputs, data_samples)
+        raise ValueError(f"AQAModel: unknown mode {mode!r}; use 'loss', 'predict' or 'tensor'")
+
+    def _targets(self, data_samples: Optional[dict], device: torch.device) -> Dict[str, torch.Tensor]:
+        if not isinstance(data_samples, dict):
+            raise ValueError("AQAModel: mode='loss' needs data_samples with 'label' and 'score'")
+        targets = {}
+        for key, dtype in (("label", torch.long), ("score", torch.float32)):
+            if key not in data_samples:
+                raise KeyError(f"AQAModel: data_samples[{key!r}] is missing; got {sorted(data_samples)}")
+            targets[key] = torch.as_tensor(data_samples[key], device=device).to(dtype)
+        return targets
+
+    def loss(self, inputs: Dict[str, torch.Tensor], data_samples: dict) -> Dict[str, torch.Tensor]:
+        """Each loss on each branch, weighted by the loss's ``weight`` (Eq. 1)."""
+        outputs = self.branch_outputs(inputs)
+        device = next(iter(outputs.values()))["reg"].device
+        targets = self._targets(data_samples, device)
+        return {f"loss_{branch}_{loss_name_of(loss)}": loss(out, targets)
+                for branch, out in outputs.items() for loss in self.losses}
+
+    @torch.no_grad()
+    def predict(self, inputs: Dict[str, torch.Tensor], data_samples: Optional[dict] = None) -> List[dict]:
+        """One dict per sample: ``pred_label`` (argmax of the decision branch's classifier,
+        -1 without one), ``probs`` (C floats), ``pred_score``, ``gt_label``, ``gt_score``,
+        ``sample_id``, ``group``, and ``branches`` with each branch's own three."""
+        outputs = self.branch_outputs(inputs)
+        per_branch = {}
+        for branch, out in outputs.items():
+            cls = out["cls"].float()
+            probs = torch.softmax(cls, dim=1) if cls.shape[1] else cls
+            labels = probs.argmax(dim=1) if cls.shape[1] else torch.full((len(cls),), -1)
+            per_branch[branch] = (labels.tolist(), probs.tolist(), out["reg"].float().tolist())
+        samples = data_samples if isinstance(data_samples, dict) else {}
+        batch = len(next(iter(per_branch.values()))[0])
+
+        def column(key: str, cast) -> list:
+            values = samples.get(key)
+            if values is None:
+                return [None] * batch
+            if isinstance(values, torch.Tensor):
+                values = values.tolist()
+            return [cast(v) for v in values]
+
+        gt_label, gt_score = column("label", int), column("score", float)
+        sample_id, group = column("sample_id", str), column("group", str)
+        results = []
+        for i in range(batch):
+            branches = {b: {"pred_label": int(v[0][i]), "probs": v[1][i], "pred_score": v[2][i]}
+                        for b, v in per_branch.items()}
+            decision = branches[self.decision_branch]
+            results.append(dict(decision, gt_label=gt_label[i], gt_score=gt_score[i],
+                                sample_id=sample_id[i], group=group[i], branches=branches))
+        return results

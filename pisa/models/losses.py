@@ -1,0 +1,109 @@
+"""Losses on one branch's head output: ``loss(head_out, targets) -> scalar``.
+
+``head_out`` is ``{'cls': (B, C), 'reg': (B,)}``; ``targets`` is ``{'label': (B,) int64,
+'score': (B,) float}``. Each loss carries its weight (Eq. 1 of the paper: 1 for the
+cross-entropy term, 0.1 for the L1 + L2 term, in every branch), the head output it
+reads (``requires``) and the short name the model uses in its loss keys
+(``loss_<branch>_<loss_name>``).
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IGNORE_LABEL = -1  # the sample contract's "no class label"
+
+
+def _target(targets: Dict[str, torch.Tensor], key: str, loss: str) -> torch.Tensor:
+    if key not in targets:
+        raise KeyError(f"{loss} needs targets[{key!r}]; got keys {sorted(targets)}")
+    return targets[key]
+
+
+def _logits(head_out: Dict[str, torch.Tensor], loss: str) -> torch.Tensor:
+    cls = head_out["cls"]
+    if cls.shape[-1] == 0:
+        raise ValueError(f"{loss} needs class logits, but the head has num_classes=0")
+    return cls
+
+
+class CrossEntropyLoss(nn.Module):
+    """``weight * CE(cls, label)`` over samples whose label is not -1 (0 when none is)."""
+
+    requires = "cls"
+
+    def __init__(self, weight: float = 1.0, label_smoothing: float = 0.0,
+                 loss_name: str = "ce") -> None:
+        super().__init__()
+        self.weight = weight
+        self.label_smoothing = label_smoothing
+        self.loss_name = loss_name
+
+    def forward(self, head_out: Dict[str, torch.Tensor], targets: Dict[str, torch.Tensor]) -> torch.Tensor:
+        logits = _logits(head_out, type(self).__name__)
+        label = _target(targets, "label", type(self).__name__).long()
+        valid = label != IGNORE_LABEL
+        if not bool(valid.any()):
+            return logits.sum() * 0.0
+        loss = F.cross_entropy(logits[valid], label[valid], label_smoothing=self.label_smoothing)
+        return self.weight * loss
+
+
+class L1L2Loss(nn.Module):
+    """``weight * (mean |reg - score| + mean (reg - score)^2)``: the paper's distance term."""
+
+    requires = "reg"
+
+    def __init__(self, weight: float = 0.1, loss_name: str = "reg") -> None:
+        super().__init__()
+        self.weight = weight
+        self.loss_name = loss_name
+
+    def forward(self, head_out: Dict[str, torch.Tensor], targets: Dict[str, torch.Tensor]) -> torch.Tensor:
+        score = _target(targets, "score", type(self).__name__)
+        diff = head_out["reg"] - score.to(head_out["reg"].dtype)
+        return self.weight * (diff.abs().mean() + diff.pow(2).mean())
+
+
+class LabelDistributionLoss(nn.Module):
+    """``weight * KL(N(label, sigma) over the classes || softmax(cls))``.
+
+    An ordinal alternative to cross-entropy: the target is a discretised Gaussian around
+    the true class, so predicting a neighbouring level costs less than a distant one.
+    Samples with label -1 are ignored.
+    """
+
+    requires = "cls"
+
+    def __init__(self, weight: float = 1.0, sigma: float = 1.0, loss_name: str = "ld") -> None:
+        super().__init__()
+        if sigma <= 0:
+            raise ValueError(f"LabelDistributionLoss: sigma must be > 0, got {sigma}")
+        self.weight = weight
+        self.sigma = sigma
+        self.loss_name = loss_name
+
+    def target_distribution(self, label: torch.Tensor, num_classes: int) -> torch.Tensor:
+        """``(B,)`` labels -> ``(B, num_classes)`` rows summing to 1."""
+        classes = torch.arange(num_classes, device=label.device, dtype=torch.float32)
+        logits = -((classes[None, :] - label[:, None].float()) ** 2) / (2 * self.sigma ** 2)
+        return torch.softmax(logits, dim=1)
+
+    def forward(self, head_out: Dict[str, torch.Tensor], targets: Dict[str, torch.Tensor]) -> torch.Tensor:
+        logits = _logits(head_out, type(self).__name__)
+        label = _target(targets, "label", type(self).__name__).long()
+        valid = label != IGNORE_LABEL
+        if not bool(valid.any()):
+            return logits.sum() * 0.0
+        target = self.target_distribution(label[valid], logits.shape[1]).to(logits.dtype)
+        log_probs = F.log_softmax(logits[valid], dim=1)
+        return self.weight * F.kl_div(log_probs, target, reduction="batchmean")
+
+
+def loss_name_of(loss: nn.Module) -> str:
+    """The short name a loss contributes to the model's loss keys."""
+    name: Optional[str] = getattr(loss, "loss_name", None)
+    return name or type(loss).__name__.lower()

@@ -1,0 +1,35 @@
+"""Shared pieces of the engine tests: the tiny config, a rendered synthetic data root, and
+reading weights out of a checkpoint."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Dict
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_CONFIG = REPO / "configs" / "synthetic" / "tiny_c3d_adam-1e-3_2e_synthetic-video-unidist.py"
+
+
+def render_tiny_dataset(out_dir: Path) -> Path:
+    """Six short synthetic performances (2 s, 64x48): 2 test, 1 val, 3 train under the
+    synthetic configs' performer-disjoint split."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from media import make_synth_dataset
+
+    make_synth_dataset(out_dir, performances=6, seconds=2.0, size=(64, 48))
+    return out_dir
+
+
+def checkpoint_weights(path: Path) -> Dict[str, torch.Tensor]:
+    """The model weights in a checkpoint, loaded through the allowlisted loader."""
+    from pisa.engine.checkpoint import load_from_local_allowlisted
+
+    return load_from_local_allowlisted(str(path), map_location="cpu")["state_dict"]
+
+
+def assert_same_weights(a: Dict[str, torch.Tensor], b: Dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"weights differ at {key}"

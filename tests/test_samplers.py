@@ -1,0 +1,78 @@
+"""Clip samplers: the released schemes' definitions as properties, and the one-sample
+samplers' bounds."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pisa.data.samplers import (CenterClipSampler, RandomClipSampler, center_clip_indices,
+                                contiguous_indices, random_clip_indices, uniform_indices)
+from pisa.registry import CLIP_SAMPLERS
+
+frames_st = st.integers(min_value=0, max_value=5000)
+k_st = st.integers(min_value=1, max_value=12)
+t_st = st.integers(min_value=1, max_value=24)
+
+
+@settings(max_examples=200, deadline=None)
+@given(frames=frames_st, k=k_st, t=t_st, scheme=st.sampled_from([contiguous_indices, uniform_indices]))
+def test_released_schemes_in_bounds_disjoint_and_counted(frames, k, t, scheme):
+    out = scheme(frames, k, t)
+    n = frames // (k * t)
+    assert out.dtype == np.int64 and out.shape == (n, k, t)
+    if n:
+        flat = out.reshape(-1)
+        assert flat.min() >= 0 and flat.max() < n * k * t <= frames  # the tail is dropped
+        assert len(np.unique(flat)) == flat.size  # no frame used twice: samples never overlap
+        # every clip is T consecutive frames
+        assert np.all(np.diff(out, axis=2) == 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(frames=st.integers(min_value=160, max_value=4000))
+def test_released_definitions(frames):
+    n = frames // 160
+    cons, uni = contiguous_indices(frames), uniform_indices(frames)
+    i, j = n - 1, 9
+    assert cons[i, 0, 0] == 160 * i and cons[i, -1, -1] == 160 * i + 159
+    assert uni[i, j, 0] == 16 * (i + j * n) and uni[i, j, -1] == 16 * (i + j * n) + 15
+
+
+@settings(max_examples=100, deadline=None)
+@given(frames=frames_st, k=k_st, t=t_st, limit=st.integers(min_value=0, max_value=5))
+def test_max_samples_limits_the_count_keeping_the_scheme(frames, k, t, limit):
+    full = uniform_indices(frames, k, t)
+    cut = uniform_indices(frames, k, t, max_samples=limit)
+    assert len(cut) == min(limit, len(full))
+    np.testing.assert_array_equal(cut, full[: len(cut)])
+
+
+@settings(max_examples=150, deadline=None)
+@given(frames=st.integers(min_value=1, max_value=3000), k=k_st, t=t_st, seed=st.integers(0, 2**16))
+def test_one_sample_samplers_stay_in_bounds(frames, k, t, seed):
+    if frames < t:
+        with pytest.raises(ValueError, match="fewer than one clip"):
+            center_clip_indices(frames, k, t)
+        return
+    for out in (center_clip_indices(frames, k, t),
+                random_clip_indices(frames, k, t, np.random.default_rng(seed))):
+        assert out.shape == (1, k, t) and out.dtype == np.int64
+        assert out.min() >= 0 and out.max() < frames
+        assert np.all(np.diff(out, axis=2) == 1)
+        assert np.all(np.diff(out[0, :, 0]) >= 0)  # clips in temporal order
+
+
+def test_center_clip_is_centred_and_random_clip_varies():
+    # one clip of 16 in 100 frames: starts at (0 + 84) // 2
+    assert center_clip_indices(100, 1, 16)[0, 0, 0] == 42
+    starts = {int(random_clip_indices(1000, 1, 16, np.random.default_rng(s))[0, 0, 0]) for s in range(20)}
+    assert len(starts) > 5
+
+
+def test_samplers_build_from_the_registry():
+    sampler = CLIP_SAMPLERS.build(dict(type="UniformSampler", num_clips=2, clip_len=3))
+    np.testing.assert_array_equal(sampler(13), uniform_indices(13, 2, 3))
+    assert CLIP_SAMPLERS.build(dict(type="ContiguousSampler")).sample_frames == 160
+    assert RandomClipSampler.random and not CenterClipSampler.random
