@@ -190,21 +190,20 @@ class AQABaseDataset(BaseDataset):
         samples = perf.pop("samples", None)
         indices = perf.pop("sample_indices", None)
         perf["annotated_samples"] = samples is not None
-        if samples is None:
-            samples = self.sampler(int(perf["num_frames"])) if perf["num_frames"] >= self.sampler.sample_frames \
-                else np.zeros((0, 1, 1), np.int64)
-        samples = np.asarray(samples, dtype=np.int64)
-        if len(samples) == 0:
+        too_short = samples is None and perf["num_frames"] < self.sampler.sample_frames
+        if not too_short and samples is None:
+            samples = self.sampler(int(perf["num_frames"]))
+        if too_short or len(samples) == 0:
             raise ValueError(f"{where}: {perf['num_frames']} frames is shorter than one sample "
                              f"({self.sampler.sample_frames} frames for {self.sampler!r})")
+        samples = np.asarray(samples, dtype=np.int64)
         needed = int(samples.max()) + 1
         if available is not None and needed > available:
             source = perf.get("video_path") or perf.get("frame_dir")
             raise ValueError(f"{where}: {source} has {available} frames after frame "
                              f"{perf.get('frame_offset', 0)}, the samples need {needed}")
         indices = range(len(samples)) if indices is None else indices
-        record = {k: v for k, v in perf.items()}
-        return [dict(record, frame_inds=inds, sample_index=int(i), sample_id=f"{perf['perf_id']}/{i}")
+        return [dict(perf, frame_inds=inds, sample_index=int(i), sample_id=f"{perf['perf_id']}/{i}")
                 for i, inds in zip(indices, samples)]
 
     def load_data_list(self) -> List[Dict]:
@@ -223,7 +222,7 @@ class AQABaseDataset(BaseDataset):
             except (ValueError, FileNotFoundError) as err:
                 self._bad(err)
                 continue
-            self.performances.append({k: v for k, v in perf.items()})
+            self.performances.append(dict(perf))
             data_list.extend(records)
         if not data_list:
             raise ValueError(f"{type(self).__name__}: no samples (every performance was empty or skipped)")

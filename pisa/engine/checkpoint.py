@@ -37,8 +37,9 @@ ATOMIC_BACKEND_ARGS = {"backend": ATOMIC_BACKEND}
 _CKPT_NAME = re.compile(r"^(?:epoch|iter)_(\d+)\.pth$")
 
 
-class CheckpointRefusedError(pickle.UnpicklingError):
-    """A checkpoint holds a global outside :data:`SAFE_GLOBALS`; it was not loaded."""
+class CheckpointRefusedError(pickle.UnpicklingError, ValueError):
+    """A checkpoint holds a global outside :data:`SAFE_GLOBALS`; it was not loaded. (A
+    ``ValueError`` too: bad input, reported by the command line in one line.)"""
 
 
 def _history_buffer_method(obj: Any, name: str) -> Any:

@@ -38,6 +38,7 @@ SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
     "randomness": ("seed", "deterministic", "diff_rank_seed"),
     "env_cfg": ("cudnn_benchmark", "mp_cfg", "dist_cfg", "resource_limit"),
 }
+MMENGINE_LOOPS = ("EpochBasedTrainLoop", "IterBasedTrainLoop", "ValLoop", "TestLoop")
 DATALOADER_KEYS = (
     "dataset", "batch_size", "num_workers", "sampler", "batch_sampler", "collate_fn",
     "pin_memory", "persistent_workers", "drop_last", "prefetch_factor", "timeout",
@@ -70,10 +71,6 @@ VALUE_RULES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "frame_interval": (_positive_int, "a positive integer"),
     "seed": (lambda v: v is None or _non_negative_int(v), "a non-negative integer or None"),
 }
-#: keys that give the number of frames a clip sampler draws its clips from
-FRAME_COUNT_KEYS = ("num_frames", "sample_frames", "frames_per_sample", "total_frames")
-
-
 def _walk(node: Any, path: str) -> Iterator[Tuple[str, Mapping]]:
     if isinstance(node, Mapping):
         yield path, node
@@ -133,21 +130,16 @@ def validate_config(cfg: Config, source: str = "config") -> None:
     :class:`ConfigError` listing every problem as ``<source>: <dotted.key>: <what>``."""
     errors: List[str] = []
     data = cfg._cfg_dict.to_dict()
-    known_top = RUNNER_KEYS
     for key in data:
-        if key not in known_top:
-            close = difflib.get_close_matches(key, known_top, n=1, cutoff=0.85)
+        if key not in RUNNER_KEYS:
+            close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)
             if close:  # other top-level names are the config's own variables
                 errors.append(f"{key}: unknown key (did you mean {close[0]!r}?)")
     for section, allowed in SECTION_KEYS.items():
         value = data.get(section)
-        if isinstance(value, Mapping):
-            allowed_here = allowed
-            if section.endswith("_cfg") and value.get("type") not in (None, "EpochBasedTrainLoop",
-                                                                      "IterBasedTrainLoop",
-                                                                      "ValLoop", "TestLoop"):
-                continue  # a custom loop takes its own arguments
-            _check_known(value, allowed_here, section, errors)
+        if not isinstance(value, Mapping) or value.get("type") not in (None, *MMENGINE_LOOPS):
+            continue  # absent, or a custom loop with arguments of its own
+        _check_known(value, allowed, section, errors)
     for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
         loader = data.get(name)
         if isinstance(loader, Mapping):
@@ -167,18 +159,6 @@ def validate_config(cfg: Config, source: str = "config") -> None:
             if key in node and not check(node[key]):
                 full = f"{path}.{key}" if path else key
                 errors.append(f"{full}: must be {what}, got {node[key]!r}")
-        clips, clip_len = node.get("num_clips"), node.get("clip_len")
-        interval = node.get("frame_interval", 1)
-        frames_key = next((k for k in FRAME_COUNT_KEYS if k in node), None)
-        if frames_key and all(_positive_int(v) for v in (clips, clip_len, interval, node[frames_key])):
-            needed = clips * clip_len * interval
-            if needed > node[frames_key]:
-                prefix = f"{path}." if path else ""
-                errors.append(
-                    f"{prefix}num_clips: {clips} clips x clip_len {clip_len} x frame_interval "
-                    f"{interval} = {needed} frames, more than {prefix}{frames_key} = "
-                    f"{node[frames_key]}"
-                )
 
     _check_clip_lengths(data, errors)
     optim = data.get("optim_wrapper")
