@@ -1,5 +1,6 @@
 """Shared pieces of the engine tests: the tiny config, a rendered synthetic data root, and
 reading weights out of a checkpoint."""
+
 from __future__ import annotations
 
 import sys

@@ -1,6 +1,7 @@
 """The train/test commands around mmengine: evaluation reproduces training's numbers,
 seeds are summarised, runs are reproducible, bad configs name the key, and the fast
 paths (bf16 autocast, channels-last) train."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from engine_helpers import TINY_CONFIG, assert_same_weights, checkpoint_weights, render_tiny_dataset
+
 from pisa.cli import main
 
 
@@ -20,8 +21,16 @@ def data_root(tmp_path_factory) -> Path:
 
 
 def _train_args(work_dir: Path, data_root: Path, *extra: str) -> list:
-    return ["train", str(TINY_CONFIG), "--work-dir", str(work_dir), "--data-root", str(data_root),
-            "--deterministic", *extra]
+    return [
+        "train",
+        str(TINY_CONFIG),
+        "--work-dir",
+        str(work_dir),
+        "--data-root",
+        str(data_root),
+        "--deterministic",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +54,20 @@ def test_results_json_records_the_run(trained, data_root):
 
 def test_pisa_test_reproduces_the_metrics_training_reported(trained, data_root, tmp_path, capsys):
     results = json.loads((trained / "results.json").read_text())
-    assert main(["test", str(TINY_CONFIG), results["checkpoint"], "--work-dir", str(tmp_path),
-                 "--data-root", str(data_root)]) == 0
+    assert (
+        main(
+            [
+                "test",
+                str(TINY_CONFIG),
+                results["checkpoint"],
+                "--work-dir",
+                str(tmp_path),
+                "--data-root",
+                str(data_root),
+            ]
+        )
+        == 0
+    )
     tested = json.loads((tmp_path / "test_results.json").read_text())
     assert tested["checkpoint"] == results["checkpoint"]
     assert tested["test_metrics"] == results["test_metrics"]
@@ -59,13 +80,16 @@ def test_same_seed_and_deterministic_flag_give_identical_runs(trained, data_root
     second = json.loads((tmp_path / "results.json").read_text())
     assert first["val_metrics"] == second["val_metrics"]
     assert first["test_metrics"] == second["test_metrics"]
-    assert_same_weights(checkpoint_weights(trained / "epoch_2.pth"), checkpoint_weights(tmp_path / "epoch_2.pth"))
+    assert_same_weights(
+        checkpoint_weights(trained / "epoch_2.pth"), checkpoint_weights(tmp_path / "epoch_2.pth")
+    )
 
 
 @pytest.mark.slow
 def test_seeds_run_once_each_and_summarise_mean_and_std(data_root, tmp_path, capsys):
-    args = _train_args(tmp_path, data_root, "--seeds", "0", "1", "2",
-                       "--cfg-options", "train_cfg.max_epochs=1")
+    args = _train_args(
+        tmp_path, data_root, "--seeds", "0", "1", "2", "--cfg-options", "train_cfg.max_epochs=1"
+    )
     assert main(args) == 0
     runs = [json.loads((tmp_path / f"seed{s}" / "results.json").read_text()) for s in (0, 1, 2)]
     assert [r["seed"] for r in runs] == [0, 1, 2]
@@ -86,26 +110,60 @@ def test_seeds_run_once_each_and_summarise_mean_and_std(data_root, tmp_path, cap
 
 
 def test_select_on_test_is_named_in_results(data_root, tmp_path):
-    assert main(_train_args(tmp_path, data_root, "--select-on-test",
-                            "--cfg-options", "train_cfg.max_epochs=1")) == 0
+    assert (
+        main(
+            _train_args(
+                tmp_path, data_root, "--select-on-test", "--cfg-options", "train_cfg.max_epochs=1"
+            )
+        )
+        == 0
+    )
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["select_on_test"] is True and results["selected_on"] == "test"
     # selection ran on the test split, so the "validation" numbers are the test numbers
     assert results["val_metrics"] == results["test_metrics"]
 
 
-@pytest.mark.parametrize("option, key", [
-    ("optim_wrapper.optimizer.lr=-0.001", "optim_wrapper.optimizer.lr: must be a positive number"),
-    ("model.video_backbone.clip_len=0", "model.video_backbone.clip_len: must be a positive integer"),
-    ("train_dataloader.dataset.sampler.num_clips=0",
-     "train_dataloader.dataset.sampler.num_clips: must be a positive integer"),
-    ("train_dataloader.batch_size=two", "train_dataloader.batch_size: must be a positive integer"),
-    ("train_cfg.max_epoch=3", "train_cfg.max_epoch: unknown key (did you mean 'max_epochs'?)"),
-    ("train_dataloder.batch_size=2", "train_dataloder: unknown key (did you mean 'train_dataloader'?)"),
-    ("model.video_backbone.clip_len=8",
-     "train_dataloader.dataset.sampler.clip_len: 4 frames per clip, but model.video_backbone.clip_len is 8"),
-    ("optim_wrapper.type=AmpOptimWrapper", "optim_wrapper.type: mmengine's AmpOptimWrapper needs a GPU"),
-])
+@pytest.mark.parametrize(
+    "option, key",
+    [
+        (
+            "optim_wrapper.optimizer.lr=-0.001",
+            "optim_wrapper.optimizer.lr: must be a positive number",
+        ),
+        (
+            "model.video_backbone.clip_len=0",
+            "model.video_backbone.clip_len: must be a positive integer",
+        ),
+        (
+            "train_dataloader.dataset.sampler.num_clips=0",
+            "train_dataloader.dataset.sampler.num_clips: must be a positive integer",
+        ),
+        (
+            "train_dataloader.batch_size=two",
+            "train_dataloader.batch_size: must be a positive integer",
+        ),
+        ("train_cfg.max_epoch=3", "train_cfg.max_epoch: unknown key (did you mean 'max_epochs'?)"),
+        (
+            "train_dataloder.batch_size=2",
+            "train_dataloder: unknown key (did you mean 'train_dataloader'?)",
+        ),
+        (
+            "model.video_backbone.clip_len=8",
+            "train_dataloader.dataset.sampler.clip_len: 4 frames per clip, "
+            "but model.video_backbone.clip_len is 8",
+        ),
+        (
+            "optim_wrapper.type=AmpOptimWrapper",
+            "optim_wrapper.type: mmengine's AmpOptimWrapper needs a GPU",
+        ),
+        # more clips than a performance has frames: the dataset names the performance
+        (
+            "train_dataloader.dataset.sampler.num_clips=100",
+            "frames is shorter than one sample (400 frames",
+        ),
+    ],
+)
 def test_bad_config_values_are_reported_by_key(option, key, data_root, tmp_path, capsys):
     if "AmpOptimWrapper" in option and torch.cuda.is_available():
         pytest.skip("AmpOptimWrapper is valid where a GPU is present")
@@ -119,16 +177,23 @@ def test_bad_config_values_are_reported_by_key(option, key, data_root, tmp_path,
 
 def test_absolute_data_root_in_a_config_file_is_refused(tmp_path, capsys):
     config = tmp_path / "abs_root.py"
-    config.write_text(f"_base_ = ['{TINY_CONFIG}']\n"
-                      "train_dataloader = dict(dataset=dict(data_root='/srv/data/videos'))\n")
+    config.write_text(
+        f"_base_ = ['{TINY_CONFIG}']\n"
+        "train_dataloader = dict(dataset=dict(data_root='/srv/data/videos'))\n"
+    )
     assert main(["config", str(config)]) == 2
     err = capsys.readouterr().err
     assert "train_dataloader.dataset.data_root = '/srv/data/videos' is an absolute path" in err
 
 
-def test_missing_data_root_and_missing_launcher_environment_are_named(tmp_path, capsys, monkeypatch):
+def test_missing_data_root_and_missing_launcher_environment_are_named(
+    tmp_path, capsys, monkeypatch
+):
     assert main(_train_args(tmp_path, tmp_path / "nowhere")) == 2
-    assert f"data root {tmp_path / 'nowhere'} (from --data-root) is not a folder" in capsys.readouterr().err
+    assert (
+        f"data root {tmp_path / 'nowhere'} (from --data-root) is not a folder"
+        in capsys.readouterr().err
+    )
     for var in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         monkeypatch.delenv(var, raising=False)
     if not torch.cuda.is_available():
@@ -137,8 +202,19 @@ def test_missing_data_root_and_missing_launcher_environment_are_named(tmp_path, 
 
 
 def test_pisa_config_prints_the_merged_config(data_root, capsys):
-    assert main(["config", str(TINY_CONFIG), "--data-root", str(data_root),
-                 "--cfg-options", "train_cfg.max_epochs=7"]) == 0
+    assert (
+        main(
+            [
+                "config",
+                str(TINY_CONFIG),
+                "--data-root",
+                str(data_root),
+                "--cfg-options",
+                "train_cfg.max_epochs=7",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "max_epochs=7" in out
     assert f"table='{data_root}/performances.csv'" in out
@@ -150,8 +226,12 @@ def _train_in_process(config, work_dir: Path, data_root: Path, cfg_options: dict
 
     from pisa.engine.runner import RunOptions, build_run_config
 
-    cfg = build_run_config(config, RunOptions(work_dir=str(work_dir), data_root=str(data_root),
-                                              seed=1, cfg_options=cfg_options))
+    cfg = build_run_config(
+        config,
+        RunOptions(
+            work_dir=str(work_dir), data_root=str(data_root), seed=1, cfg_options=cfg_options
+        ),
+    )
     cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type=h) for h in hooks]
     runner = Runner.from_cfg(cfg)
     initial = {k: v.clone() for k, v in runner.model.state_dict().items()}
@@ -164,15 +244,24 @@ def test_fast_paths_build_and_train(data_root, tmp_path):
     one_epoch = {"train_cfg.max_epochs": 1}
     plain, _ = _train_in_process(TINY_CONFIG, tmp_path / "fp32", data_root, one_epoch)
     bf16, initial = _train_in_process(
-        TINY_CONFIG, tmp_path / "bf16", data_root,
-        {**one_epoch, "optim_wrapper.type": "AutocastOptimWrapper", "optim_wrapper.dtype": "bfloat16"})
+        TINY_CONFIG,
+        tmp_path / "bf16",
+        data_root,
+        {
+            **one_epoch,
+            "optim_wrapper.type": "AutocastOptimWrapper",
+            "optim_wrapper.dtype": "bfloat16",
+        },
+    )
     assert type(bf16.optim_wrapper).__name__ == "AutocastOptimWrapper"
     trained = bf16.model.state_dict()
     assert all(torch.isfinite(v).all() for v in trained.values() if v.is_floating_point())
     assert any(not torch.equal(initial[k], trained[k]) for k in trained)
     assert trained["video_backbone.features.0.weight"].dtype == torch.float32
 
-    cl, _ = _train_in_process(TINY_CONFIG, tmp_path / "cl", data_root, one_epoch, hooks=["ChannelsLastHook"])
+    cl, _ = _train_in_process(
+        TINY_CONFIG, tmp_path / "cl", data_root, one_epoch, hooks=["ChannelsLastHook"]
+    )
     weight = cl.model.video_backbone.features[0].weight
     assert weight.is_contiguous(memory_format=torch.channels_last_3d)
     # the same training as plain fp32, up to float rounding of the reordered kernels
@@ -181,7 +270,17 @@ def test_fast_paths_build_and_train(data_root, tmp_path):
 
 
 def test_autocast_wrapper_rejects_float16(data_root, tmp_path, capsys):
-    code = main(_train_args(tmp_path, data_root, "--cfg-options", "optim_wrapper.type=AutocastOptimWrapper",
-                            "optim_wrapper.dtype=float16"))
+    code = main(
+        _train_args(
+            tmp_path,
+            data_root,
+            "--cfg-options",
+            "optim_wrapper.type=AutocastOptimWrapper",
+            "optim_wrapper.dtype=float16",
+        )
+    )
     assert code == 2
-    assert "optim_wrapper.dtype: 'float16' is not supported by AutocastOptimWrapper" in capsys.readouterr().err
+    assert (
+        "optim_wrapper.dtype: 'float16' is not supported by AutocastOptimWrapper"
+        in capsys.readouterr().err
+    )

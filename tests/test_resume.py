@@ -1,5 +1,6 @@
 """Resume after an interruption trains exactly like an uninterrupted run; checkpoints are
 written atomically; a checkpoint holding code is refused."""
+
 from __future__ import annotations
 
 import os
@@ -11,11 +12,16 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from engine_helpers import TINY_CONFIG, assert_same_weights, checkpoint_weights, render_tiny_dataset
+
 from pisa.engine.checkpoint import (
-    AtomicLocalBackend, CheckpointRefusedError, SAFE_GLOBALS, find_last_complete_checkpoint,
-    install_checkpoint_safety, is_complete_checkpoint, load_from_local_allowlisted,
+    SAFE_GLOBALS,
+    AtomicLocalBackend,
+    CheckpointRefusedError,
+    find_last_complete_checkpoint,
+    install_checkpoint_safety,
+    is_complete_checkpoint,
+    load_from_local_allowlisted,
 )
 from pisa.engine.runner import RunOptions, train
 
@@ -28,8 +34,14 @@ def data_root(tmp_path_factory) -> Path:
 
 
 def _opts(work_dir: Path, data_root: Path, epochs: int = EPOCHS, **kwargs) -> RunOptions:
-    return RunOptions(work_dir=str(work_dir), data_root=str(data_root), seed=3, deterministic=True,
-                      cfg_options={"train_cfg.max_epochs": epochs}, **kwargs)
+    return RunOptions(
+        work_dir=str(work_dir),
+        data_root=str(data_root),
+        seed=3,
+        deterministic=True,
+        cfg_options={"train_cfg.max_epochs": epochs},
+        **kwargs,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,17 +55,13 @@ def reference(tmp_path_factory, data_root) -> Path:
 def test_resumed_run_has_the_same_weights_as_an_uninterrupted_one(tmp_path, data_root, reference):
     # stopped after the first epoch, then resumed to the end
     train(TINY_CONFIG, _opts(tmp_path, data_root, epochs=1))
-    assert not (tmp_path / f"epoch_{EPOCHS}.pth").exists()
+    after_first = checkpoint_weights(tmp_path / "epoch_1.pth")
     results = train(TINY_CONFIG, _opts(tmp_path, data_root, resume=True))
     assert results["flags"]["resume"] is True
     resumed = checkpoint_weights(tmp_path / f"epoch_{EPOCHS}.pth")
     assert_same_weights(resumed, checkpoint_weights(reference / f"epoch_{EPOCHS}.pth"))
-    # and training did change the weights, so the comparison means something
-    first = checkpoint_weights(tmp_path / "best_accuracy_epoch_1.pth") \
-        if (tmp_path / "best_accuracy_epoch_1.pth").exists() else None
-    final = checkpoint_weights(reference / f"epoch_{EPOCHS}.pth")
-    if first is not None:
-        assert any(not torch.equal(first[k], final[k]) for k in final)
+    # the resumed epochs did train, so the equality above means something
+    assert any(not torch.equal(after_first[k], resumed[k]) for k in resumed)
 
 
 def test_every_global_in_a_training_checkpoint_is_allowlisted(reference):
@@ -68,9 +76,23 @@ def test_every_global_in_a_training_checkpoint_is_allowlisted(reference):
 
 
 def _spawn_training(work_dir: Path, data_root: Path, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "pisa.cli", "train", str(TINY_CONFIG), "--work-dir", str(work_dir),
-           "--data-root", str(data_root), "--seed", "3", "--deterministic",
-           "--cfg-options", f"train_cfg.max_epochs={EPOCHS}", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pisa.cli",
+        "train",
+        str(TINY_CONFIG),
+        "--work-dir",
+        str(work_dir),
+        "--data-root",
+        str(data_root),
+        "--seed",
+        "3",
+        "--deterministic",
+        "--cfg-options",
+        f"train_cfg.max_epochs={EPOCHS}",
+        *extra,
+    ]
     # same thread count as this process: CPU kernels reduce in thread-dependent order
     env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -97,8 +119,10 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_weights(tmp_path, data_roo
     resumed = _spawn_training(tmp_path, data_root, "--resume")
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err.decode()[-3000:]
-    assert_same_weights(checkpoint_weights(tmp_path / f"epoch_{EPOCHS}.pth"),
-                        checkpoint_weights(reference / f"epoch_{EPOCHS}.pth"))
+    assert_same_weights(
+        checkpoint_weights(tmp_path / f"epoch_{EPOCHS}.pth"),
+        checkpoint_weights(reference / f"epoch_{EPOCHS}.pth"),
+    )
 
 
 _WRITER = """
@@ -130,7 +154,9 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_checkpoint(tmp_pat
     assert list(tmp_path.glob(".epoch_2.pth.*.part"))
     assert target.read_bytes() == original
     assert find_last_complete_checkpoint(tmp_path) == str(target)
-    assert torch.equal(load_from_local_allowlisted(str(target))["state_dict"]["w"], torch.arange(10.0))
+    assert torch.equal(
+        load_from_local_allowlisted(str(target))["state_dict"]["w"], torch.arange(10.0)
+    )
 
 
 def test_truncated_checkpoint_is_skipped_when_resuming(tmp_path):
@@ -166,8 +192,6 @@ def test_malicious_checkpoint_is_refused_and_its_payload_does_not_run(tmp_path):
 
 
 def test_getattr_in_a_checkpoint_reaches_only_history_buffer_methods(tmp_path):
-    import pickle
-
     from mmengine.logging.history_buffer import HistoryBuffer
 
     class _Lookup:
@@ -179,7 +203,6 @@ def test_getattr_in_a_checkpoint_reaches_only_history_buffer_methods(tmp_path):
     with pytest.raises(CheckpointRefusedError, match="__init__"):
         load_from_local_allowlisted(str(path))
     assert HistoryBuffer in SAFE_GLOBALS
-    assert pickle is not None
 
 
 @pytest.mark.slow

@@ -20,7 +20,8 @@ train_pipeline = test_pipeline[:2] + [dict(type='RandomFlip', prob=0.5)] + test_
 _dataset = dict(
     sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3),
     modalities=modalities)
-train_dataloader = dict(batch_size=2, dataset=dict(_dataset, split='train', pipeline=train_pipeline))
+train_dataloader = dict(
+    batch_size=2, dataset=dict(_dataset, split='train', pipeline=train_pipeline))
 val_dataloader = dict(batch_size=2, dataset=dict(_dataset, split='val', pipeline=test_pipeline))
 test_dataloader = dict(batch_size=2, dataset=dict(_dataset, split='test', pipeline=test_pipeline))
 model = dict(

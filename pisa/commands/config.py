@@ -1,4 +1,5 @@
 """``pisa config CONFIG``: print the merged config (bases and --cfg-options applied)."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,9 +9,17 @@ from mmengine.config import DictAction
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="mmengine python config file")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
-                        metavar="KEY=VALUE", help="override config keys")
-    parser.add_argument("--data-root", help="dataset folder (default: $PISA_DATA_ROOT, else the config's)")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        metavar="KEY=VALUE",
+        help="override config keys",
+    )
+    parser.add_argument(
+        "--data-root", help="dataset folder (default: $PISA_DATA_ROOT, else the config's)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

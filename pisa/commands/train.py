@@ -1,4 +1,5 @@
 """``pisa train CONFIG``: train with mmengine's Runner (see :mod:`pisa.engine.runner`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,36 +10,84 @@ from mmengine.config import DictAction
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="mmengine python config file")
     parser.add_argument("--work-dir", help="output folder (default work_dirs/<config stem>)")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
-                        metavar="KEY=VALUE", help="override config keys, e.g. train_cfg.max_epochs=2")
-    parser.add_argument("--resume", nargs="?", const=True, default=None, metavar="CKPT",
-                        help="resume from CKPT, or without a value from the last complete "
-                             "checkpoint in the work dir")
+    parser.add_argument(
+        "--cfg-options",
+        nargs="+",
+        action=DictAction,
+        default={},
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. train_cfg.max_epochs=2",
+    )
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="CKPT",
+        help="resume from CKPT, or without a value from the last complete "
+        "checkpoint in the work dir",
+    )
     seeds = parser.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=int, help="random seed (default: the config's, else 0)")
-    seeds.add_argument("--seeds", type=int, nargs="+", metavar="N",
-                       help="train once per seed in <work-dir>/seed<N>; report mean and std")
-    parser.add_argument("--data-root", help="dataset folder (default: $PISA_DATA_ROOT, else the config's)")
-    parser.add_argument("--launcher", choices=["none", "pytorch"], default="none",
-                        help="'pytorch' under torchrun: DDP (nccl on GPU, gloo on CPU)")
-    parser.add_argument("--deterministic", action="store_true",
-                        help="deterministic algorithms (randomness.deterministic=True)")
-    parser.add_argument("--select-on-test", action="store_true",
-                        help="choose the best checkpoint on the TEST split instead of val "
-                             "(recorded in results.json)")
+    seeds.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="train once per seed in <work-dir>/seed<N>; report mean and std",
+    )
+    parser.add_argument(
+        "--data-root", help="dataset folder (default: $PISA_DATA_ROOT, else the config's)"
+    )
+    parser.add_argument(
+        "--launcher",
+        choices=["none", "pytorch"],
+        default="none",
+        help="'pytorch' under torchrun: DDP (nccl on GPU, gloo on CPU)",
+    )
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic algorithms (randomness.deterministic=True)",
+    )
+    parser.add_argument(
+        "--select-on-test",
+        action="store_true",
+        help="choose the best checkpoint on the TEST split instead of val "
+        "(recorded in results.json)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from pisa.engine.runner import close_distributed
+
+    try:
+        return _run(args)
+    finally:
+        close_distributed()
+
+
+def _run(args: argparse.Namespace) -> int:
     from mmengine.dist import is_main_process
 
     from pisa.engine.runner import (
-        RunOptions, format_metrics, format_seed_table, train, train_seeds,
+        RunOptions,
+        format_metrics,
+        format_seed_table,
+        train,
+        train_seeds,
     )
 
-    opts = RunOptions(work_dir=args.work_dir, data_root=args.data_root,
-                      cfg_options=dict(args.cfg_options or {}), seed=args.seed,
-                      deterministic=args.deterministic, launcher=args.launcher,
-                      resume=args.resume, select_on_test=args.select_on_test)
+    opts = RunOptions(
+        work_dir=args.work_dir,
+        data_root=args.data_root,
+        cfg_options=dict(args.cfg_options or {}),
+        seed=args.seed,
+        deterministic=args.deterministic,
+        launcher=args.launcher,
+        resume=args.resume,
+        select_on_test=args.select_on_test,
+    )
     if args.seeds:
         if args.resume:
             from pisa.errors import CLIError
@@ -46,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError("--resume and --seeds cannot be combined; resume one seed's work dir")
         summary = train_seeds(args.config, opts, args.seeds)
         if is_main_process():
-            print(f"{summary['split']} metrics over seeds {summary['seeds']} "
-                  f"(std: sample standard deviation)")
+            print(
+                f"{summary['split']} metrics over seeds {summary['seeds']} "
+                f"(std: sample standard deviation)"
+            )
             print(format_seed_table(summary))
         return 0
     results = train(args.config, opts)

@@ -12,6 +12,7 @@
   after the rename (also atomically), and removes old checkpoints only after the new one
   is complete. :func:`find_last_complete_checkpoint` picks what ``--resume`` resumes from.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,9 +25,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
-from mmengine.dist import is_main_process
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -130,8 +131,10 @@ def load_from_local_allowlisted(filename: str, map_location: Any = None) -> Dict
         elif match:
             what = f"the global {match.group(1)}"
         else:
-            what = next((line for line in str(err).splitlines() if "WeightsUnpickler" in line),
-                        "an object torch's weights-only loader refuses")
+            what = next(
+                (line for line in str(err).splitlines() if "WeightsUnpickler" in line),
+                "an object torch's weights-only loader refuses",
+            )
         raise CheckpointRefusedError(
             f"checkpoint {filename} refused: it holds {what}, which is not in the allowlist "
             "of checkpoint types (pisa.engine.checkpoint.SAFE_GLOBALS: tensors, numpy "

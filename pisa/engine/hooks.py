@@ -9,6 +9,7 @@
   channels-last memory layout (``torch.channels_last_3d`` for 5-D video, ``channels_last``
   for 4-D audio), a CPU/GPU speed option that changes no numbers beyond rounding.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,9 @@ class SampleIdLogHook(Hook):
     def before_train(self, runner) -> None:
         self._path = osp.join(runner.work_dir, f"sample_ids_rank{get_rank()}.txt")
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None,
-                         outputs: Optional[dict] = None) -> None:
+    def after_train_iter(
+        self, runner, batch_idx: int, data_batch: Any = None, outputs: Optional[dict] = None
+    ) -> None:
         samples = data_batch.get("data_samples") if isinstance(data_batch, dict) else None
         ids = samples.get("sample_id") if isinstance(samples, dict) else None
         if ids is None:
@@ -99,8 +101,9 @@ class ChannelsLastHook(Hook):
             if isinstance(value, torch.Tensor):
                 inputs[key] = _channels_last(value, dim)
             elif isinstance(value, list):
-                inputs[key] = [_channels_last(v, dim) if isinstance(v, torch.Tensor) else v
-                               for v in value]
+                inputs[key] = [
+                    _channels_last(v, dim) if isinstance(v, torch.Tensor) else v for v in value
+                ]
 
     def before_train(self, runner) -> None:
         self._convert_model(runner)

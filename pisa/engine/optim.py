@@ -5,6 +5,7 @@ mmengine's ``AmpOptimWrapper`` refuses to run without CUDA (it asserts a GPU), y
 no loss scaling. Config: ``optim_wrapper=dict(type='AutocastOptimWrapper',
 dtype='bfloat16', optimizer=...)``.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -38,8 +39,10 @@ class AutocastOptimWrapper(OptimWrapper):
     def optim_context(self, model: torch.nn.Module) -> Iterator[None]:
         param = next(model.parameters(), None)
         device_type = param.device.type if param is not None else "cpu"
-        with super().optim_context(model), torch.autocast(device_type=device_type,
-                                                          dtype=self.cast_dtype):
+        with (
+            super().optim_context(model),
+            torch.autocast(device_type=device_type, dtype=self.cast_dtype),
+        ):
             yield
 
 

@@ -1,13 +1,16 @@
 """Train and test with mmengine's Runner, adding only what this framework needs.
 
 What is added around ``Runner.from_cfg``: the data root (``--data-root`` or
-``PISA_DATA_ROOT``, written into every dataset config that has ``data_root``), the work
-dir (default ``work_dirs/<config stem>``), seed and deterministic mode, crash-safe
-checkpoints (:mod:`pisa.engine.checkpoint`), per-epoch reseeding (exact resume), the
-distributed launch on CPU (gloo, initialised before the Runner), selection of the final
-checkpoint on the validation split (or the test split behind ``select_on_test``), and
-``results.json`` / ``summary.json``.
+``PISA_DATA_ROOT``: what ``{{$PISA_DATA_ROOT:...}}`` in a config expands to, else written
+into every dataset config that has ``data_root``), the work dir (default
+``work_dirs/<config stem>``), seed and deterministic mode, the sample contract's collation
+(``default_collate`` where a dataloader names none), crash-safe checkpoints
+(:mod:`pisa.engine.checkpoint`), per-epoch reseeding (exact resume), the distributed
+launch on CPU (gloo, initialised before the Runner), selection of the final checkpoint on
+the validation split (or the test split behind ``select_on_test``), and ``results.json``
+/ ``summary.json``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -20,10 +23,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from mmengine.config import Config
-from mmengine.dist import get_rank, is_main_process
+from mmengine.dist import is_main_process
 
 from pisa.engine.checkpoint import (
-    ATOMIC_BACKEND_ARGS, find_last_complete_checkpoint, install_checkpoint_safety,
+    ATOMIC_BACKEND_ARGS,
+    find_last_complete_checkpoint,
+    install_checkpoint_safety,
 )
 from pisa.engine.validate import ConfigError, check_config_paths, validate_config
 
@@ -48,8 +53,11 @@ class RunOptions:
     select_on_test: bool = False
 
 
-def load_config(config: Union[str, os.PathLike], cfg_options: Optional[Dict[str, Any]] = None,
-                data_root: Optional[str] = None) -> Config:
+def load_config(
+    config: Union[str, os.PathLike],
+    cfg_options: Optional[Dict[str, Any]] = None,
+    data_root: Optional[str] = None,
+) -> Config:
     """Read an mmengine python config, refuse absolute data roots written in the file,
     apply ``cfg_options`` (dotted keys -> values) and validate the result
     (:class:`ConfigError`). ``data_root`` (already resolved) is what
@@ -72,7 +80,10 @@ def load_config(config: Union[str, os.PathLike], cfg_options: Optional[Dict[str,
                 os.environ[DATA_ROOT_ENV] = saved
     check_config_paths(cfg, str(config), allowed_root=data_root)
     if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        try:
+            cfg.merge_from_dict(cfg_options)
+        except TypeError as err:  # e.g. a nested key under a value that is not a dict
+            raise ConfigError(f"{config}: --cfg-options: {err}") from None
     validate_config(cfg, str(config))
     return cfg
 
@@ -116,6 +127,7 @@ def set_data_root(cfg: Config, data_root: str) -> int:
 
 def _mentions(cfg: Config, value: str) -> bool:
     """Whether any string in the dataloader sections starts with ``value``."""
+
     def visit(node: Any) -> bool:
         if isinstance(node, str):
             return node.startswith(value)
@@ -125,7 +137,9 @@ def _mentions(cfg: Config, value: str) -> bool:
             return any(visit(v) for v in node)
         return False
 
-    return any(visit(cfg.get(name)) for name in ("train_dataloader", "val_dataloader", "test_dataloader"))
+    return any(
+        visit(cfg.get(name)) for name in ("train_dataloader", "val_dataloader", "test_dataloader")
+    )
 
 
 def default_work_dir(config: Union[str, os.PathLike]) -> str:
@@ -136,7 +150,10 @@ def default_work_dir(config: Union[str, os.PathLike]) -> str:
 def _use_crash_safe_checkpoints(cfg: Config) -> None:
     hooks = cfg.setdefault("default_hooks", {})
     checkpoint = hooks.get("checkpoint")
-    if checkpoint is not None and checkpoint.get("type") in ("CheckpointHook", "mmengine.CheckpointHook"):
+    if checkpoint is not None and checkpoint.get("type") in (
+        "CheckpointHook",
+        "mmengine.CheckpointHook",
+    ):
         checkpoint["type"] = "AtomicCheckpointHook"
     if checkpoint is not None and checkpoint.get("type") == "AtomicCheckpointHook":
         checkpoint.setdefault("backend_args", dict(ATOMIC_BACKEND_ARGS))
@@ -166,7 +183,9 @@ def _setup_launcher(cfg: Config, launcher: str) -> None:
 
     dist_cfg["backend"] = "gloo"
     if not dist.is_initialized():
-        missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+        missing = [
+            k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ
+        ]
         if missing:
             raise ConfigError(
                 f"--launcher pytorch: environment variables {', '.join(missing)} are not set; "
@@ -180,7 +199,9 @@ def _setup_launcher(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
-def build_run_config(config: Union[str, os.PathLike], opts: RunOptions, for_training: bool = True) -> Config:
+def build_run_config(
+    config: Union[str, os.PathLike], opts: RunOptions, for_training: bool = True
+) -> Config:
     """The config mmengine's Runner is built from: the file plus ``opts`` applied."""
     install_checkpoint_safety()
     data_root = resolve_data_root(opts.data_root)
@@ -201,10 +222,16 @@ def build_run_config(config: Union[str, os.PathLike], opts: RunOptions, for_trai
     randomness.setdefault("seed", 0)  # a run is reproducible unless asked otherwise
     cfg.randomness = randomness
     cfg.setdefault("default_scope", "pisa")
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        if cfg.get(name) is not None:
+            # the sample contract's batches are stacked tensors (mmengine's default is lists)
+            cfg[name].setdefault("collate_fn", dict(type="default_collate"))
     _use_crash_safe_checkpoints(cfg)
     if for_training and opts.select_on_test:
         if cfg.get("test_dataloader") is None or cfg.get("test_evaluator") is None:
-            raise ConfigError(f"{config}: --select-on-test needs test_dataloader and test_evaluator")
+            raise ConfigError(
+                f"{config}: --select-on-test needs test_dataloader and test_evaluator"
+            )
         cfg.val_dataloader = copy.deepcopy(cfg.test_dataloader)
         cfg.val_evaluator = copy.deepcopy(cfg.test_evaluator)
         cfg.setdefault("val_cfg", dict())
@@ -221,6 +248,14 @@ def build_run_config(config: Union[str, os.PathLike], opts: RunOptions, for_trai
         cfg.resume = True
     _setup_launcher(cfg, opts.launcher)
     return cfg
+
+
+def close_distributed() -> None:
+    """Tear down the process group a ``--launcher pytorch`` run set up (no-op otherwise)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _json_ready(value: Any) -> Any:
@@ -309,12 +344,18 @@ def test(config: Union[str, os.PathLike], checkpoint: str, opts: RunOptions) -> 
         raise FileNotFoundError(f"checkpoint {checkpoint} not found")
     cfg = build_run_config(config, opts, for_training=False)
     if cfg.get("test_dataloader") is None or cfg.get("test_evaluator") is None:
-        raise ConfigError(f"{config}: test_dataloader / test_evaluator: missing (pisa test needs them)")
+        raise ConfigError(
+            f"{config}: test_dataloader / test_evaluator: missing (pisa test needs them)"
+        )
     cfg.load_from = checkpoint
     cfg.resume = False
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
-    results = {"config": str(config), "checkpoint": checkpoint, "test_metrics": _json_ready(metrics)}
+    results = {
+        "config": str(config),
+        "checkpoint": checkpoint,
+        "test_metrics": _json_ready(metrics),
+    }
     if is_main_process():
         write_json(osp.join(cfg.work_dir, "test_results.json"), results)
     return results
@@ -333,8 +374,11 @@ def summarize_seeds(runs: Sequence[Dict[str, Any]], split: str = "test") -> Dict
                 names.append(key)
     metrics = {}
     for name in names:
-        values = [run[f"{split}_metrics"][name] for run in runs
-                  if isinstance((run.get(f"{split}_metrics") or {}).get(name), (int, float))]
+        values = [
+            run[f"{split}_metrics"][name]
+            for run in runs
+            if isinstance((run.get(f"{split}_metrics") or {}).get(name), (int, float))
+        ]
         arr = np.asarray(values, dtype=float)
         metrics[name] = {
             "mean": float(arr.mean()),
@@ -346,22 +390,29 @@ def summarize_seeds(runs: Sequence[Dict[str, Any]], split: str = "test") -> Dict
 
 def format_metrics(metrics: Dict[str, Any]) -> str:
     """``name=value`` pairs of the scalar metrics (lists such as confusion matrices left out)."""
-    return "  ".join(f"{k}={v:.4f}" for k, v in metrics.items()
-                     if isinstance(v, (int, float)) and not isinstance(v, bool))
+    return "  ".join(
+        f"{k}={v:.4f}"
+        for k, v in metrics.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    )
 
 
 def format_seed_table(summary: Dict[str, Any]) -> str:
     """A plain-text table: one row per metric with mean, std and the per-seed values."""
     seeds = summary["seeds"]
     header = ["metric", "mean", "std"] + [f"seed {s}" for s in seeds]
-    rows = [[name, f"{m['mean']:.4f}", f"{m['std']:.4f}"] + [f"{v:.4f}" for v in m["values"]]
-            for name, m in summary["metrics"].items()]
+    rows = [
+        [name, f"{m['mean']:.4f}", f"{m['std']:.4f}"] + [f"{v:.4f}" for v in m["values"]]
+        for name, m in summary["metrics"].items()
+    ]
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in [header] + rows]
     return "\n".join(lines)
 
 
-def train_seeds(config: Union[str, os.PathLike], opts: RunOptions, seeds: Sequence[int]) -> Dict[str, Any]:
+def train_seeds(
+    config: Union[str, os.PathLike], opts: RunOptions, seeds: Sequence[int]
+) -> Dict[str, Any]:
     """Train once per seed in ``<work_dir>/seed<N>``; write ``<work_dir>/summary.json``
     (mean and std of the test metrics, or val metrics when there is no test split) and
     return it with the per-run results under ``'runs'``."""
@@ -370,13 +421,17 @@ def train_seeds(config: Union[str, os.PathLike], opts: RunOptions, seeds: Sequen
     base = opts.work_dir or default_work_dir(config)
     runs = []
     for seed in seeds:
-        run_opts = RunOptions(**{**asdict(opts), "seed": int(seed),
-                                 "work_dir": osp.join(base, f"seed{seed}")})
+        run_opts = RunOptions(
+            **{**asdict(opts), "seed": int(seed), "work_dir": osp.join(base, f"seed{seed}")}
+        )
         runs.append(train(config, run_opts))
     split = "test" if any(r.get("test_metrics") for r in runs) else "val"
     summary = summarize_seeds(runs, split)
-    summary.update(config=str(config), select_on_test=bool(opts.select_on_test),
-                   work_dirs=[r["work_dir"] for r in runs])
+    summary.update(
+        config=str(config),
+        select_on_test=bool(opts.select_on_test),
+        work_dirs=[r["work_dir"] for r in runs],
+    )
     if is_main_process():
         write_json(osp.join(base, "summary.json"), summary)
     return {**summary, "runs": runs}

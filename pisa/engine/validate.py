@@ -4,6 +4,7 @@ mmengine accepts most mistakes silently (an unknown loop argument, a typo in a t
 key) or fails deep inside training (a zero clip length). :func:`validate_config` checks
 the few keys whose mistakes cost a run, before anything is built.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -21,18 +22,46 @@ class ConfigError(ValueError):
 
 #: keys mmengine's ``Runner.from_cfg`` reads at the top level of a config
 RUNNER_KEYS = (
-    "model", "work_dir", "train_dataloader", "val_dataloader", "test_dataloader",
-    "train_cfg", "val_cfg", "test_cfg", "auto_scale_lr", "optim_wrapper", "param_scheduler",
-    "val_evaluator", "test_evaluator", "default_hooks", "custom_hooks", "data_preprocessor",
-    "load_from", "resume", "launcher", "env_cfg", "log_processor", "log_level",
-    "visualizer", "default_scope", "randomness", "experiment_name", "cfg",
+    "model",
+    "work_dir",
+    "train_dataloader",
+    "val_dataloader",
+    "test_dataloader",
+    "train_cfg",
+    "val_cfg",
+    "test_cfg",
+    "auto_scale_lr",
+    "optim_wrapper",
+    "param_scheduler",
+    "val_evaluator",
+    "test_evaluator",
+    "default_hooks",
+    "custom_hooks",
+    "data_preprocessor",
+    "load_from",
+    "resume",
+    "launcher",
+    "env_cfg",
+    "log_processor",
+    "log_level",
+    "visualizer",
+    "default_scope",
+    "randomness",
+    "experiment_name",
     "model_wrapper_cfg",
 )
 
 #: the keys each section may hold (sections mmengine passes on as keyword arguments)
 SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
-    "train_cfg": ("type", "by_epoch", "max_epochs", "max_iters", "val_begin", "val_interval",
-                  "dynamic_intervals"),
+    "train_cfg": (
+        "type",
+        "by_epoch",
+        "max_epochs",
+        "max_iters",
+        "val_begin",
+        "val_interval",
+        "dynamic_intervals",
+    ),
     "val_cfg": ("type", "fp16"),
     "test_cfg": ("type", "fp16"),
     "randomness": ("seed", "deterministic", "diff_rank_seed"),
@@ -40,9 +69,21 @@ SECTION_KEYS: Dict[str, Tuple[str, ...]] = {
 }
 MMENGINE_LOOPS = ("EpochBasedTrainLoop", "IterBasedTrainLoop", "ValLoop", "TestLoop")
 DATALOADER_KEYS = (
-    "dataset", "batch_size", "num_workers", "sampler", "batch_sampler", "collate_fn",
-    "pin_memory", "persistent_workers", "drop_last", "prefetch_factor", "timeout",
-    "worker_init_fn", "multiprocessing_context", "generator", "pin_memory_device",
+    "dataset",
+    "batch_size",
+    "num_workers",
+    "sampler",
+    "batch_sampler",
+    "collate_fn",
+    "pin_memory",
+    "persistent_workers",
+    "drop_last",
+    "prefetch_factor",
+    "timeout",
+    "worker_init_fn",
+    "multiprocessing_context",
+    "generator",
+    "pin_memory_device",
 )
 
 
@@ -71,6 +112,8 @@ VALUE_RULES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "frame_interval": (_positive_int, "a positive integer"),
     "seed": (lambda v: v is None or _non_negative_int(v), "a non-negative integer or None"),
 }
+
+
 def _walk(node: Any, path: str) -> Iterator[Tuple[str, Mapping]]:
     if isinstance(node, Mapping):
         yield path, node
@@ -149,9 +192,12 @@ def validate_config(cfg: Config, source: str = "config") -> None:
     if "model" not in data:
         errors.append("model: missing")
     train_cfg = data.get("train_cfg")
-    if isinstance(train_cfg, Mapping) and train_cfg.get("by_epoch", True) \
-            and train_cfg.get("type", "EpochBasedTrainLoop") == "EpochBasedTrainLoop" \
-            and "max_epochs" not in train_cfg:
+    if (
+        isinstance(train_cfg, Mapping)
+        and train_cfg.get("by_epoch", True)
+        and train_cfg.get("type", "EpochBasedTrainLoop") == "EpochBasedTrainLoop"
+        and "max_epochs" not in train_cfg
+    ):
         errors.append("train_cfg.max_epochs: missing (an epoch-based loop needs it)")
 
     for path, node in _walk(data, ""):

@@ -24,11 +24,6 @@ class C3D(nn.Module):
     flattened size is computed from ``clip_len`` and ``size``, so the projection fits
     whatever clip shape the config names.
 
-    ``channels_last=True`` keeps the conv weights and the clips in
-    ``torch.channels_last_3d`` (NDHWC) memory, which oneDNN's CPU convolutions run faster,
-    most of all under bfloat16 autocast; results equal the default layout's up to float
-    rounding.
-
     Input ``(N, in_channels, clip_len, H, W)`` with ``(H, W) = size``; output
     ``(N, feature_dim)`` (ReLU, then dropout). ``pretrained``: a local state dict or
     mmengine checkpoint (``pretrained_prefix`` such as ``'backbone.'`` is stripped).
@@ -44,7 +39,6 @@ class C3D(nn.Module):
         dropout: float = 0.0,
         pretrained: Optional[str] = None,
         pretrained_prefix: Optional[str] = None,
-        channels_last: bool = False,
     ) -> None:
         super().__init__()
         if not widths:
@@ -78,10 +72,6 @@ class C3D(nn.Module):
         self.out_features = feature_dim
         if pretrained:
             load_backbone_weights(self, pretrained, prefix=pretrained_prefix)
-        self.channels_last = bool(channels_last)
-        if self.channels_last:
-            # loading weights later copies into these tensors and keeps their layout
-            self.features.to(memory_format=torch.channels_last_3d)
 
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         """``(N, C, T, H, W)`` -> ``(N, feature_dim)``."""
@@ -91,7 +81,5 @@ class C3D(nn.Module):
                 f"C3D expects clips of shape (N, {', '.join(map(str, expected))}), "
                 f"got {tuple(clips.shape)}; set clip_len/size in the backbone config to match"
             )
-        if self.channels_last:
-            clips = clips.contiguous(memory_format=torch.channels_last_3d)
         x = self.features(clips).flatten(1)
         return self.dropout(self.relu(self.fc(x)))

@@ -6,3 +6,4 @@ sampler = dict(type='ContiguousSampler', num_clips=10, clip_len=16)
 train_dataloader = dict(dataset=dict(scheme=scheme, sampler=sampler))
 val_dataloader = dict(dataset=dict(scheme=scheme, sampler=sampler))
 test_dataloader = val_dataloader
+test_dataloader = dict(dataset=dict(scheme=scheme, sampler=sampler))

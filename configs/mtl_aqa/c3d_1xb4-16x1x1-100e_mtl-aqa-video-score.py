@@ -1,0 +1,19 @@
+# MTL-AQA diving, score regression: the PISA visual branch (C3D, one 16-frame clip per
+# dive) with a regression-only head (num_classes=0) trained with L1 + L2 on the judges'
+# final score; Spearman's rho and relative L2 on the test split. MTL-AQA has no
+# validation split, so nothing is selected: the last checkpoint is tested, and no
+# validation loop looks at the test split during training.
+_base_ = [
+    '../_base_/models/pisa_video.py',
+    '../_base_/datasets/mtl_aqa.py',
+    '../_base_/schedules/adam_1e-4_100e.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    head=dict(num_classes=0),
+    losses=[dict(type='L1L2Loss', weight=1.0)])
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+test_evaluator = dict(type='ScoreMetrics')
+default_hooks = dict(checkpoint=dict(save_best=None))

@@ -1,0 +1,25 @@
+# Table 1, video x contiguous (paper: 65.55 %): the visual branch alone (C3D, clip
+# features averaged, CE + 0.1 (L1 + L2)); the pipelines read no audio.
+_base_ = [
+    '../_base_/models/pisa_video.py',
+    '../_base_/datasets/pisa_consecutive.py',
+    '../_base_/schedules/adam_1e-4_100e.py',
+    '../_base_/default_runtime.py',
+]
+modalities = ('video', )
+train_pipeline = [
+    dict(type='DecodeFrames'),
+    dict(type='CropResize', size=(112, 112)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackAQAInputs', modalities=modalities),
+]
+test_pipeline = [
+    dict(type='DecodeFrames'),
+    dict(type='CropResize', size=(112, 112)),
+    dict(type='PackAQAInputs', modalities=modalities),
+]
+train_dataloader = dict(dataset=dict(modalities=modalities, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(modalities=modalities, pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(modalities=modalities, pipeline=test_pipeline))
+val_evaluator = dict(type='LevelMetrics', num_classes=10)
+test_evaluator = dict(type='LevelMetrics', num_classes=10)

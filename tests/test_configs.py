@@ -1,0 +1,194 @@
+"""Every config builds (model, datasets, metrics), the six Table 1 configs differ only in
+modality and sampling, and the configs README lists them all."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+from engine_helpers import REPO, render_tiny_dataset
+from pisa.registry import DATASETS, METRICS, MODELS
+
+from pisa.engine.runner import load_config
+
+CONFIG_DIR = REPO / "configs"
+CONFIGS = sorted(
+    p for p in CONFIG_DIR.rglob("*.py") if "_base_" not in p.parts and not p.name.startswith("_")
+)
+TABLE1 = {
+    (m, s): CONFIG_DIR / "pisa" / f"pisa_{b}_1xb4-16x1x10-100e_pisa-{m}-{s}.py"
+    for m, b in (("video", "c3d"), ("audio", "r18"), ("multimodal", "c3d-r18"))
+    for s in ("unidist", "consecutive")
+}
+LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory) -> Path:
+    return render_tiny_dataset(tmp_path_factory.mktemp("synth"))
+
+
+@pytest.fixture(scope="module")
+def mtl_aqa_root(tmp_path_factory) -> Path:
+    """MTL-AQA annotation pickles for three dives in one short video."""
+    from media import make_video
+
+    root = tmp_path_factory.mktemp("mtl_aqa")
+    make_video(root / "01.mp4", frames=80, size=(64, 48))
+    dives = {
+        (1, i): {"start_frame": 10 * i, "end_frame": 10 * i + 40, "final_score": 40.0 + i}
+        for i in range(3)
+    }
+    for name, obj in (
+        ("final_annotations_dict.pkl", dives),
+        ("train_split_0.pkl", [(1, 0), (1, 1)]),
+        ("test_split_0.pkl", [(1, 2)]),
+    ):
+        (root / name).write_bytes(pickle.dumps(obj, protocol=3))
+    return root
+
+
+@pytest.fixture(scope="module")
+def ucf101_root(tmp_path_factory) -> Path:
+    from media import make_ucf101_tree
+
+    root = tmp_path_factory.mktemp("ucf101")
+    make_ucf101_tree(root)
+    return root
+
+
+def _data_root(config: Path, tmp_path: Path, roots: Dict[str, Path]) -> Path:
+    # PISA: the shipped table and no media
+    return roots.get(config.relative_to(CONFIG_DIR).parts[0], tmp_path)
+
+
+def test_there_are_configs_for_every_table1_cell_and_the_ablations():
+    assert all(path.is_file() for path in TABLE1.values()), [
+        p.name for p in TABLE1.values() if not p.is_file()
+    ]
+    assert len(list((CONFIG_DIR / "pisa" / "ablations").glob("*.py"))) >= 6
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[str(p.relative_to(CONFIG_DIR)) for p in CONFIGS])
+def test_config_builds(config, tmp_path, synthetic_root, mtl_aqa_root, ucf101_root, monkeypatch):
+    from mmengine.registry import init_default_scope
+
+    init_default_scope("pisa")
+    roots = {"synthetic": synthetic_root, "mtl_aqa": mtl_aqa_root, "pretrain": ucf101_root}
+    root = _data_root(config, tmp_path, roots)
+    if config.parts[-2] == "mtl_aqa":
+        monkeypatch.setenv("MTL_AQA_DATA_ROOT", str(root))
+    cfg = load_config(config, data_root=str(root))
+    for name in LOADERS:
+        if cfg.get(name) is None:
+            continue
+        if "pisa" in config.parts:
+            # no PISA media here: build the datasets from the annotations alone
+            cfg[name].dataset.check_media = False
+        dataset = DATASETS.build(cfg[name].dataset)
+        assert len(dataset) > 0, f"{name} of {config.name} is empty"
+    model = MODELS.build(cfg.model)
+    assert sum(p.numel() for p in model.parameters()) > 0
+    if hasattr(model, "heads"):
+        assert set(model.heads) == set(cfg.model.branches)
+    for name in ("val_evaluator", "test_evaluator"):
+        if cfg.get(name) is not None:
+            METRICS.build(cfg[name])
+    hooks = cfg.default_hooks
+    assert hooks.checkpoint.type == "AtomicCheckpointHook"
+    if hooks.checkpoint.get("save_best"):
+        assert cfg.get("val_dataloader") is not None
+
+
+def test_table1_sample_counts_match_the_released_annotations(tmp_path):
+    from mmengine.registry import init_default_scope
+
+    init_default_scope("pisa")
+    for (modality, sampling), config in TABLE1.items():
+        if modality != "video":
+            continue
+        cfg = load_config(
+            config, {f"{n}.dataset.check_media": False for n in LOADERS}, str(tmp_path)
+        )
+        sizes = {n: len(DATASETS.build(cfg[n].dataset)) for n in LOADERS}
+        assert sizes["train_dataloader"] + sizes["val_dataloader"] == 516, (sampling, sizes)
+        assert sizes["test_dataloader"] == 476, (sampling, sizes)
+
+
+def _flatten(node: Any, prefix: str = "") -> Dict[str, Any]:
+    if isinstance(node, dict):
+        out: Dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(node, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in node):
+        out = {}
+        for i, value in enumerate(node):
+            out.update(_flatten(value, f"{prefix}[{i}]"))
+        return out
+    return {prefix: node}
+
+
+def _table1(modality: str, sampling: str) -> Dict[str, Any]:
+    cfg = load_config(TABLE1[(modality, sampling)])
+    return _flatten(cfg._cfg_dict.to_dict())
+
+
+def _diff(a: Dict[str, Any], b: Dict[str, Any]) -> set:
+    return {k for k in set(a) | set(b) if a.get(k, "<absent>") != b.get(k, "<absent>")}
+
+
+SAMPLING_KEYS = ("scheme", "sampler")
+MODALITY_KEYS = ("model.", "pipeline", "modalities")
+
+
+@pytest.mark.parametrize("modality", ["video", "audio", "multimodal"])
+def test_table1_sampling_cells_differ_only_in_sampling(modality):
+    diff = _diff(_table1(modality, "unidist"), _table1(modality, "consecutive"))
+    assert diff, "the two sampling schemes must differ"
+    assert all(any(k in key for k in SAMPLING_KEYS) for key in diff), sorted(diff)
+    assert any(key.endswith("scheme") for key in diff)
+
+
+@pytest.mark.parametrize("sampling", ["unidist", "consecutive"])
+def test_table1_modality_cells_differ_only_in_modality(sampling):
+    cells = {m: _table1(m, sampling) for m in ("video", "audio", "multimodal")}
+    for a, b in (("video", "audio"), ("video", "multimodal"), ("audio", "multimodal")):
+        diff = _diff(cells[a], cells[b])
+        assert all(any(k in key for k in MODALITY_KEYS) for key in diff), (a, b, sorted(diff))
+        assert any(key.startswith("model.") for key in diff)
+
+
+@pytest.mark.parametrize(
+    "cell", sorted(TABLE1), ids=lambda c: f"{c[0]}-{c[1]}" if isinstance(c, tuple) else c
+)
+def test_table1_cells_use_the_papers_settings(cell):
+    cfg = load_config(TABLE1[cell])
+    assert cfg.optim_wrapper.optimizer.type == "Adam" and cfg.optim_wrapper.optimizer.lr == 1e-4
+    assert cfg.train_cfg.max_epochs == 100
+    assert all(cfg[n].batch_size == 4 for n in LOADERS)
+    assert [(loss.type, loss.weight) for loss in cfg.model.losses] == [
+        ("CrossEntropyLoss", 1.0),
+        ("L1L2Loss", 0.1),
+    ]
+    sampler = cfg.train_dataloader.dataset.sampler
+    assert (sampler.num_clips, sampler.clip_len) == (10, 16)
+    assert cfg.default_hooks.checkpoint.save_best == "accuracy"
+    assert cfg.val_dataloader.dataset.split == "val" and cfg.test_dataloader.dataset.split == "test"
+
+
+def test_run_config_stacks_batches_as_the_sample_contract_says(tmp_path):
+    from pisa.engine.runner import RunOptions, build_run_config
+
+    cfg = build_run_config(TABLE1[("multimodal", "unidist")], RunOptions(work_dir=str(tmp_path)))
+    assert all(cfg[n].collate_fn == {"type": "default_collate"} for n in LOADERS)
+    assert cfg.work_dir == str(tmp_path) and cfg.randomness.seed == 0
+    assert any(h["type"] == "EpochSeedHook" for h in cfg.custom_hooks)
+
+
+def test_configs_readme_lists_every_config():
+    readme = (CONFIG_DIR / "README.md").read_text()
+    missing = [str(p.relative_to(CONFIG_DIR)) for p in CONFIGS if p.name not in readme]
+    assert not missing, missing
