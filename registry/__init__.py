@@ -33,6 +33,9 @@ transform       ``TRANSFORMS``               ``dict -> dict`` (documents keys re
 clip_sampler    ``CLIP_SAMPLERS``            ``frames -> (S, K, T)`` int64 frame indices.
 metric          ``METRICS``                  an ``mmengine.evaluator.BaseMetric``.
 hook            ``HOOKS``                    an ``mmengine.hooks.Hook``.
+optim_wrapper   ``OPTIM_WRAPPERS``           an ``mmengine.optim.OptimWrapper``.
+loop            ``LOOPS``                    an ``mmengine.runner.BaseLoop``.
+param_scheduler ``PARAM_SCHEDULERS``         an mmengine parameter scheduler.
 ==============  ===========================  ===============================================
 
 Plugins never import these objects: they receive a ``register(kind, obj, name=None,
@@ -45,6 +48,16 @@ import inspect
 from typing import Any, Dict, Optional
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -114,6 +127,18 @@ METRICS = _child("metric", MMENGINE_METRICS)
 HOOKS = _child("hook", MMENGINE_HOOKS)
 DATA_SAMPLERS = _child("data sampler", MMENGINE_DATA_SAMPLERS)
 VISUALIZERS = _child("visualizer", MMENGINE_VISUALIZERS)
+OPTIM_WRAPPERS = _child("optim_wrapper", MMENGINE_OPTIM_WRAPPERS)
+# The other roles the Runner looks up in the default scope: children so that lookups in
+# scope 'pisa' resolve here (and fall back to mmengine's) without a warning.
+LOOPS = _child("loop", MMENGINE_LOOPS)
+OPTIMIZERS = _child("optimizer", MMENGINE_OPTIMIZERS)
+OPTIM_WRAPPER_CONSTRUCTORS = _child("optimizer wrapper constructor", MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS)
+PARAM_SCHEDULERS = _child("parameter scheduler", MMENGINE_PARAM_SCHEDULERS)
+EVALUATOR = _child("evaluator", MMENGINE_EVALUATOR)
+LOG_PROCESSORS = _child("log_processor", MMENGINE_LOG_PROCESSORS)
+VISBACKENDS = _child("vis_backend", MMENGINE_VISBACKENDS)
+MODEL_WRAPPERS = _child("model_wrapper", MMENGINE_MODEL_WRAPPERS)
+WEIGHT_INITIALIZERS = _child("weight initializer", MMENGINE_WEIGHT_INITIALIZERS)
 
 # Component kinds that models build from their own config sections. They are roots of
 # their own (a name means one thing per kind), built with mmengine's model builder so
@@ -140,9 +165,14 @@ KINDS: Dict[str, Registry] = {
     "hook": HOOKS,
     "data_sampler": DATA_SAMPLERS,
     "visualizer": VISUALIZERS,
+    "optim_wrapper": OPTIM_WRAPPERS,
+    "loop": LOOPS,
+    "param_scheduler": PARAM_SCHEDULERS,
 }
 
 __all__ = ["KINDS", "SCOPE", "ComponentRegistry"] + [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "DATA_SAMPLERS", "VISUALIZERS",
+    "OPTIM_WRAPPERS", "LOOPS", "OPTIMIZERS", "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS",
+    "EVALUATOR", "LOG_PROCESSORS", "VISBACKENDS", "MODEL_WRAPPERS", "WEIGHT_INITIALIZERS",
     "BACKBONES", "AGGREGATORS", "FUSIONS", "HEADS", "LOSSES", "CLIP_SAMPLERS",
 ]

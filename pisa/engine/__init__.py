@@ -7,9 +7,9 @@ def register_components(register) -> None:
     """Register this package's components through the plugin hook's callback."""
     from pisa.engine.checkpoint import AtomicCheckpointHook, install_checkpoint_safety
     from pisa.engine.hooks import ChannelsLastHook, EpochSeedHook, SampleIdLogHook
-    from pisa.engine.optim import register_optim_wrappers
+    from pisa.engine.optim import AutocastOptimWrapper
 
     install_checkpoint_safety()
-    register_optim_wrappers()
+    register("optim_wrapper", AutocastOptimWrapper)
     for hook in (AtomicCheckpointHook, EpochSeedHook, SampleIdLogHook, ChannelsLastHook):
         register("hook", hook)

@@ -13,7 +13,6 @@ from typing import Iterator, Union
 
 import torch
 from mmengine.optim import OptimWrapper
-from mmengine.registry import OPTIM_WRAPPERS
 
 #: dtypes autocast accepts without a gradient scaler
 AUTOCAST_DTYPES = ("bfloat16",)
@@ -44,11 +43,3 @@ class AutocastOptimWrapper(OptimWrapper):
             torch.autocast(device_type=device_type, dtype=self.cast_dtype),
         ):
             yield
-
-
-def register_optim_wrappers() -> None:
-    """Add :class:`AutocastOptimWrapper` to mmengine's optim-wrapper registry (the
-    framework's registries have no optim-wrapper kind; the Runner falls back to
-    mmengine's root registry for it)."""
-    if OPTIM_WRAPPERS.get("AutocastOptimWrapper") is None:
-        OPTIM_WRAPPERS.register_module(name="AutocastOptimWrapper", module=AutocastOptimWrapper)
