@@ -47,7 +47,7 @@ class Settings:
         if not quick:
             return cls(quick=False, performance_frames=2700, long_frames=10000)
         return cls(quick=True, performance_frames=200, long_frames=200, load_samples=1,
-                   step_widths=(8, 16, 32, 32, 32), step_clips=1, step_batch=2, step_iters=6,
+                   step_widths=(16, 32, 64, 64, 64), step_clips=1, step_batch=2, step_iters=6,
                    fast_batch=1, fast_repeats=2, predict_widths=(32, 64, 128, 128, 128),
                    predict_clips=2, memory_performances=2,
                    memory_size=(160, 120), accuracy_run=False)

@@ -142,6 +142,8 @@ def bench_prepare(table: Path, video: Path, cache_dir: Path, work_dir: Path) -> 
     num_frames = len(decord.VideoReader(str(video)))
     config = work_dir / "prepare_config.py"
     config.write_text(f"dataset = {dataset_cfg(table)!r}\n")
+    # one-time start-up (imports, plugin loading) is not throughput: build the dataset once first
+    build_dataset(dataset_cfg(table))
     before = decord_sequential_fps(video)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
@@ -155,6 +157,7 @@ def bench_prepare(table: Path, video: Path, cache_dir: Path, work_dir: Path) -> 
         "prepare_throughput", "pisa prepare throughput (frames/s; higher is better)",
         "decord decoding the same file in order, nothing else", ours, baseline, 0.8,
         unit="frames/s",
-        notes=["includes reading the audio track, cropping, resizing and writing the entry",
+        notes=["includes reading the config, listing the performances, reading the audio track, "
+               "cropping, resizing and writing the entry; not the one-time imports",
                "baseline: mean of a decode before and after"],
         extra=dict(baseline_runs_fps=[before, after], frames=num_frames, prepare_s=seconds))

@@ -55,8 +55,9 @@ def _children(pid: int) -> List[int]:
 
 
 def train_and_measure(ann_file: str, cache_dir: str, workers: int) -> Dict[str, Any]:
-    """One epoch of a small video model over the cached dataset (batch 2, ``workers``
-    DataLoader workers); memory figures as in the module docstring."""
+    """One epoch of a small video model over the cached dataset (batch 1, so that every
+    worker loads samples even from the original, small set; ``workers`` DataLoader
+    workers); memory figures as in the module docstring."""
     import torch
     from mmengine.dataset import default_collate
     from mmengine.optim import OptimWrapper
@@ -65,7 +66,7 @@ def train_and_measure(ann_file: str, cache_dir: str, workers: int) -> Dict[str, 
 
     torch.manual_seed(0)
     dataset = DATASETS.build(dataset_cfg(ann_file, cache_dir))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=2, shuffle=True, num_workers=workers,
+    loader = torch.utils.data.DataLoader(dataset, batch_size=1, shuffle=True, num_workers=workers,
                                          collate_fn=default_collate)
     model = MODELS.build(dict(
         type="AQAModel", data_preprocessor=dict(type="AQADataPreprocessor"),

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Sequence
 import torch
 
 from benchmarks.common import Result, overhead_result
-from benchmarks.loading import AUDIO_RATE, FRAME_SIZE, MEL_SIZE, NUM_CLIPS, CLIP_LEN
+from benchmarks.loading import AUDIO_RATE, CLIP_LEN, FRAME_SIZE, MEL_SIZE, NUM_CLIPS
 from benchmarks.training import MEAN, STD
 
 
@@ -39,8 +39,10 @@ def bench_predict(video: Path, crop: Sequence[int], widths: Sequence[int], work_
                   num_clips: int = NUM_CLIPS) -> Result:
     """End-to-end :class:`~pisa.evaluation.predict.RecordingPredictor` time (decode, audio,
     mel images, model) against ``model.test_step`` alone on the same packed segments."""
+    from mmengine.config import Config
     from mmengine.dataset import default_collate
 
+    from pisa.data import audio as audio_lib
     from pisa.data.samplers import contiguous_indices
     from pisa.data.transforms import open_video
     from pisa.evaluation.predict import RecordingPredictor
@@ -48,16 +50,13 @@ def bench_predict(video: Path, crop: Sequence[int], widths: Sequence[int], work_
 
     config = work_dir / "predict_config.py"
     config.write_text(predict_config(widths, num_clips))
-    from mmengine.config import Config
 
     torch.manual_seed(0)
     checkpoint = work_dir / "predict_weights.pth"
     torch.save(MODELS.build(Config.fromfile(str(config)).model).state_dict(), checkpoint)
     predictor = RecordingPredictor(str(config), checkpoint)
 
-    # the same segments the predictor makes, packed up front (decoding not timed)
-    from pisa.data import audio as audio_lib
-
+    # the same segments the predictor makes (its own generator), packed up front: not timed
     reader = open_video(str(video))
     fps = float(reader.get_avg_fps())
     inds = contiguous_indices(len(reader), predictor.num_clips, predictor.clip_len)
