@@ -192,3 +192,15 @@ def test_configs_readme_lists_every_config():
     readme = (CONFIG_DIR / "README.md").read_text()
     missing = [str(p.relative_to(CONFIG_DIR)) for p in CONFIGS if p.name not in readme]
     assert not missing, missing
+
+
+def test_a_dataloader_without_collate_fn_is_refused_naming_the_key(tmp_path):
+    from pisa.engine.runner import RunOptions, build_run_config
+    from pisa.engine.validate import ConfigError
+
+    config = tmp_path / "no_collate.py"
+    tiny = REPO / "configs" / "synthetic" / "tiny_c3d_adam-1e-3_2e_synthetic-video-unidist.py"
+    config.write_text(f"_base_ = [{str(tiny)!r}]\nval_dataloader = dict(collate_fn=None)\n")
+    with pytest.raises(ConfigError, match=r"no_collate\.py: val_dataloader\.collate_fn: missing; "
+                                          r".*collate_fn=dict\(type='default_collate'\)"):
+        build_run_config(config, RunOptions(work_dir=str(tmp_path)))

@@ -106,3 +106,14 @@ def test_mtl_aqa_score_dives(mtl_root):
         assert min(idx) >= 2 and max(idx) <= 21
         seen.add(tuple(idx))
     assert len(seen) > 1
+
+
+def test_a_relative_ann_file_is_under_data_root(csv_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the annotation's folder
+    ds = DATASETS.build(dict(type="AQACSVDataset", ann_file="ann.csv", data_root=str(csv_root),
+                             split="train", sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
+                             pipeline=PIPE))
+    assert ds.ann_file == str(csv_root / "ann.csv") and len(ds) == 7
+    with pytest.raises(FileNotFoundError, match=r"elsewhere[/\\]ann\.csv: annotation file not found"):
+        DATASETS.build(dict(type="AQACSVDataset", ann_file="ann.csv", data_root=str(tmp_path / "elsewhere"),
+                            pipeline=PIPE))

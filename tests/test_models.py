@@ -245,6 +245,34 @@ def test_torchvision_resnet18_weights_load_with_summed_conv1(tmp_path):
     assert len(report.loaded) == len(AudioResNet18().state_dict()) - 1
 
 
+def test_narrow_audio_resnet_keeps_the_structure_and_scales_the_features():
+    torch.manual_seed(0)
+    full, narrow = AudioResNet18(), BACKBONES.build(dict(type="AudioResNet18", width=16))
+    assert narrow.out_features == 128 and full.out_features == 512
+    # same layers under the same names, every channel count divided by 4
+    full_state, narrow_state = full.state_dict(), narrow.state_dict()
+    assert list(full_state) == list(narrow_state)
+    assert narrow_state["conv1.weight"].shape == (16, 1, 7, 7)
+    assert narrow_state["layer4.1.conv2.weight"].shape == (128, 128, 3, 3)
+    assert narrow_state["layer2.0.downsample.0.weight"].shape == (32, 16, 1, 1)
+    n_full = sum(p.numel() for p in full.parameters())
+    n_narrow = sum(p.numel() for p in narrow.parameters())
+    assert n_narrow < n_full / 10
+    out = narrow(torch.randn(3, 1, 64, 64))
+    assert out.shape == (3, 128) and torch.isfinite(out).all()
+    # features depend on the input (the rebuilt stages are wired in, not the 64-wide ones)
+    assert not torch.allclose(out[0], out[1])
+
+
+def test_narrow_audio_resnet_refuses_torchvision_weights(tmp_path):
+    path = tmp_path / "resnet18.pth"
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
+    with pytest.raises(ValueError, match=r"resnet18\.pth.*width 64.*width=32"):
+        BACKBONES.build(dict(type="AudioResNet18", width=32, pretrained=str(path)))
+    with pytest.raises(ValueError, match="width must be >= 1, got 0"):
+        AudioResNet18(width=0)
+
+
 def test_missing_or_unrelated_weights_file_gives_a_clear_error(tmp_path):
     missing = tmp_path / "nowhere" / "r18.pth"
     with pytest.raises(FileNotFoundError, match=r"nowhere/r18\.pth.*config key 'pretrained'"):

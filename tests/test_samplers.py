@@ -76,3 +76,54 @@ def test_samplers_build_from_the_registry():
     np.testing.assert_array_equal(sampler(13), uniform_indices(13, 2, 3))
     assert CLIP_SAMPLERS.build(dict(type="ContiguousSampler")).sample_frames == 160
     assert RandomClipSampler.random and not CenterClipSampler.random
+
+
+def _drawn_frames(item_video) -> list:
+    """Frame numbers of a packed video ``(K, 3, T, H, W)`` from make_video's grey levels."""
+    from media import frame_index_of
+
+    frames = item_video.numpy().transpose(0, 2, 3, 4, 1).reshape(-1, *item_video.shape[-2:], 3)
+    return [frame_index_of(f) for f in frames]
+
+
+def test_random_clips_follow_the_run_seed(tmp_path):
+    """Reading a RandomClipSampler dataset draws from numpy's seeded global generator (in
+    the main process) and from mmengine's seeded workers: same seed, same clips."""
+    import sys
+    from functools import partial
+    from pathlib import Path
+
+    import torch
+    from mmengine.dataset import worker_init_fn
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from media import make_video
+
+    from pisa.registry import DATASETS
+
+    make_video(tmp_path / "v.mp4", frames=50, size=(32, 32), audio=False)
+    (tmp_path / "ann.csv").write_text("id,split,video,target\nv,train,v.mp4,5\n")
+    ds = DATASETS.build(dict(type="AQACSVDataset", ann_file=str(tmp_path / "ann.csv"),
+                             modalities=("video",),
+                             sampler=dict(type="RandomClipSampler", num_clips=2, clip_len=4),
+                             pipeline=[dict(type="DecodeFrames"),
+                                       dict(type="PackAQAInputs", modalities=("video",))]))
+
+    def in_process(seed: int) -> list:
+        np.random.seed(seed)
+        return [ds.get_data_info(0)["frame_inds"].tolist() for _ in range(4)]
+
+    assert in_process(1) == in_process(1)
+    assert in_process(1) != in_process(2)
+
+    def in_workers(seed: int) -> list:
+        torch.manual_seed(seed)  # what the runner's seeding does in the main process
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.Subset(ds, [0] * 6), batch_size=1, num_workers=2,
+            worker_init_fn=partial(worker_init_fn, num_workers=2, rank=0, seed=seed))
+        return [_drawn_frames(batch["inputs"]["video"][0]) for batch in loader]
+
+    first = in_workers(7)
+    assert first == in_workers(7)
+    assert first != in_workers(8)
+    assert len({tuple(f) for f in first}) > 1  # the two workers do not repeat each other

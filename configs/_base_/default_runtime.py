@@ -1,6 +1,7 @@
 # Runtime shared by every config: the framework's registries, crash-safe checkpoints with
-# the best one chosen on the VALIDATION accuracy, per-epoch reseeding (exact resume), and
-# reproducible randomness (seed 0 unless --seed / --seeds says otherwise).
+# the best one chosen on the VALIDATION accuracy, per-epoch reseeding (exact resume), the
+# report of samples whose media fail (work_dir/bad_samples.jsonl, listed in results.json),
+# and reproducible randomness (seed 0 unless --seed / --seeds says otherwise).
 default_scope = 'pisa'
 
 default_hooks = dict(
@@ -12,7 +13,7 @@ default_hooks = dict(
         save_best='accuracy', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='EpochSeedHook')]
+custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

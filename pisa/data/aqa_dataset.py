@@ -13,7 +13,8 @@ Required: ``id`` (unique), ``split`` (any name: the dataset's ``split`` selects 
 video's own track), ``frame_start`` / ``frame_end`` (source frames, end exclusive; empty:
 the whole video), ``crop_x1..crop_y2`` (source pixels; empty: no crop), ``group`` (what
 pooled metrics group by; empty: the id). Paths are relative to ``data_root``, which
-defaults to the annotation file's folder.
+defaults to the annotation file's folder (a relative ``ann_file`` is itself under
+``data_root`` when that is given).
 
 ``task='level'``: ``target`` is an integer level ``1..num_classes``; label = level - 1,
 score = float(label). ``task='score'``: ``target`` is a real score; label = -1.
@@ -74,7 +75,8 @@ class AQACSVDataset(AQABaseDataset):
     """Performances from a CSV / JSON-lines file (format in the module docstring).
 
     Args:
-        ann_file: the annotation file.
+        ann_file: the annotation file; a relative path is under ``data_root`` when that is
+            given, else under the current folder.
         split: the ``split`` value of the rows to use.
         task: ``'level'`` or ``'score'``.
         num_classes: levels are ``1..num_classes`` (task ``'level'``).
@@ -89,6 +91,8 @@ class AQACSVDataset(AQABaseDataset):
             raise ValueError(f"AQACSVDataset: task must be 'level' or 'score', got {task!r}")
         self.split, self.task, self.num_classes = split, task, int(num_classes)
         self.ann_path = Path(ann_file)
+        if data_root not in (None, "") and not self.ann_path.is_absolute():
+            self.ann_path = Path(data_root) / self.ann_path  # as mmengine's BaseDataset joins it
         root = data_root if data_root not in (None, "") else str(self.ann_path.parent)
         kwargs.setdefault("metainfo", dict(num_classes=self.num_classes))
         super().__init__(data_root=root, **kwargs)

@@ -25,9 +25,19 @@ The base checks the media once at start-up (file present, non-empty, decodable, 
 inside the frame, enough frames, an audio track when audio is needed), cuts each
 performance into samples with the clip sampler, and keeps one flat record per sample in
 mmengine's serialised data list (one numpy buffer, shared by DataLoader workers instead of
-copied). With ``on_bad_sample='skip'`` a bad performance is dropped with a warning instead
-of an error. With ``cache_dir`` samples are read from the prepared cache
+copied). With ``cache_dir`` samples are read from the prepared cache
 (:mod:`pisa.data.cache`) and the media are not opened at all.
+
+Bad media (:mod:`pisa.data.bad_samples`): a performance that fails the start-up check, or
+a sample whose media fail to decode later (a file truncated or replaced after the dataset
+was built), raises an error naming the file, the frames and the cause
+(``on_bad_sample='error'``, the default), or with ``on_bad_sample='skip'`` is reported
+with a warning and dropped (a training sample is replaced by another one, mmengine's
+refetch; a ``test_mode`` dataset never skips a sample, it would change the metrics).
+Every failure is written to the report file when one is set
+(:meth:`AQABaseDataset.set_bad_sample_report`, done by ``BadSampleHook``), and
+``max_bad_samples`` caps how many distinct bad samples a run tolerates, counted across
+DataLoader workers through that file.
 """
 from __future__ import annotations
 
@@ -39,6 +49,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from pisa.data import audio as audio_lib
+from pisa.data import bad_samples as bad_lib
 from pisa.data import cache as cache_lib
 from pisa.data.samplers import ClipSampler
 from pisa.data.transforms import (CropResize, LoadAudio, check_crop_box, list_frame_files,
@@ -79,7 +90,10 @@ class AQABaseDataset(BaseDataset):
             clip_len=16)``) or instance; the adapter's default when None.
         modalities: ``('video', 'audio')`` or a subset: what the media check demands.
         cache_dir: read samples from this prepared cache (``pisa prepare``).
-        on_bad_sample: ``'error'`` (default) or ``'skip'`` (warn and drop).
+        on_bad_sample: ``'error'`` (default) or ``'skip'`` (warn, report and drop).
+        max_bad_samples: with ``'skip'``, how many distinct bad samples are tolerated
+            before an error lists them all: a count, a fraction in (0, 1) of the samples,
+            or None (no cap).
         check_media: open every source once at start-up to report bad media early.
     """
 
@@ -88,11 +102,18 @@ class AQABaseDataset(BaseDataset):
     def __init__(self, data_root: str = "", ann_file: str = "", pipeline: Sequence[Any] = (),
                  sampler: Union[None, Dict, ClipSampler] = None,
                  modalities: Sequence[str] = ("video", "audio"), cache_dir: Optional[str] = None,
-                 on_bad_sample: str = "error", check_media: bool = True, test_mode: bool = False,
+                 on_bad_sample: str = "error", max_bad_samples: Union[None, int, float] = None,
+                 check_media: bool = True, test_mode: bool = False,
                  lazy_init: bool = False, serialize_data: bool = True, max_refetch: int = 100,
                  metainfo: Optional[dict] = None) -> None:
         if on_bad_sample not in ("error", "skip"):
             raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
+        bad_lib.check_max_bad_samples(max_bad_samples)
+        self.max_bad_samples = max_bad_samples
+        self.bad_sample_report: Optional[str] = None
+        self.bad_sample_split = "train" if not test_mode else "test"
+        # failures seen in this process while no report file is set
+        self._bad_records: List[Dict] = []
         self.sampler = build_clip_sampler(sampler, self.default_sampler())
         self.modalities = tuple(modalities)
         self.cache_dir = os.fspath(cache_dir) if cache_dir else None
@@ -134,11 +155,71 @@ class AQABaseDataset(BaseDataset):
                              "transform in the pipeline (it fixes the stored frame size)")
         return size, sample_rate
 
-    def _bad(self, err: Exception) -> None:
+    def _bad(self, err: Exception, perf: Optional[Dict] = None) -> None:
+        """A performance failed while the dataset was built: raise, or with ``'skip'``
+        warn and keep a ``'check'`` record for the report."""
         if self.on_bad_sample == "skip":
             warnings.warn(f"skipped: {err}", BadSampleWarning, stacklevel=3)
+            perf = perf or {}
+            self._bad_records.append(dict(
+                split=self.bad_sample_split, stage="check", perf_id=perf.get("perf_id"),
+                sample_id=None, frames=None, file=_failed_file(perf, err),
+                error=bad_lib.one_line(err), pid=os.getpid()))
             return
         raise err
+
+    # -- bad samples while training ------------------------------------------------
+    def set_bad_sample_report(self, path: Optional[str], split: Optional[str] = None,
+                              write_build_records: bool = True) -> None:
+        """Write failures to the JSON-lines report ``path`` from now on (None: keep them
+        in this process), tagged with ``split``. The performances dropped while the dataset
+        was built go to the file first (``write_build_records``; one rank writes them);
+        then the cap is checked."""
+        if split is not None:
+            self.bad_sample_split = split
+            for record in self._bad_records:
+                record["split"] = split
+        self.bad_sample_report = os.fspath(path) if path else None
+        if self.bad_sample_report is None:
+            return
+        pending, self._bad_records = self._bad_records, []
+        if write_build_records:
+            for record in pending:
+                bad_lib.append_record(self.bad_sample_report, record)
+        if pending:
+            self._check_bad_sample_cap()
+
+    def bad_sample_records(self) -> List[Dict]:
+        """Failures recorded so far for this dataset's split: from the report file (every
+        worker and rank) when one is set, else those seen in this process."""
+        if self.bad_sample_report:
+            return bad_lib.read_records(self.bad_sample_report, self.bad_sample_split)
+        return list(self._bad_records)
+
+    def _check_bad_sample_cap(self) -> None:
+        limit = bad_lib.bad_sample_limit(self.max_bad_samples, len(self))
+        if limit is None:
+            return
+        summary = bad_lib.summarize_bad_samples(self.bad_sample_records())
+        if len(summary) > limit:
+            raise bad_lib.TooManyBadSamplesError(
+                f"{len(summary)} bad samples in the {self.bad_sample_split} data exceed "
+                f"max_bad_samples={self.max_bad_samples!r} ({limit} of {len(self)} samples); "
+                f"stopping. Bad samples:\n{bad_lib.format_bad_samples(summary)}")
+
+    def _report_bad_sample(self, info: Dict, err: Exception) -> str:
+        """Record a sample that failed in the pipeline; returns its one-line description."""
+        inds = np.asarray(info.get("frame_inds", []), dtype=np.int64) + int(info.get("frame_offset") or 0)
+        frames = [int(inds.min()), int(inds.max())] if inds.size else None
+        record = dict(split=self.bad_sample_split, stage="read", perf_id=info.get("perf_id"),
+                      sample_id=info.get("sample_id"), frames=frames,
+                      file=_failed_file(info, err), error=bad_lib.one_line(err), pid=os.getpid())
+        if self.bad_sample_report:
+            bad_lib.append_record(self.bad_sample_report, record)
+        else:
+            self._bad_records.append(record)
+        span = f" frames {frames[0]}-{frames[1]}" if frames else ""
+        return f"bad sample {record['sample_id']} ({record['file']}{span}): {record['error']}"
 
     def _from_cache(self, perf: Dict) -> None:
         size, sample_rate = self.cache_settings()
@@ -220,7 +301,7 @@ class AQABaseDataset(BaseDataset):
             try:
                 records = self._samples_of(perf)
             except (ValueError, FileNotFoundError) as err:
-                self._bad(err)
+                self._bad(err, perf)
                 continue
             self.performances.append(dict(perf))
             data_list.extend(records)
@@ -231,14 +312,49 @@ class AQABaseDataset(BaseDataset):
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
         if self.sampler.random and not info["annotated_samples"]:  # drawn again on every read
-            info["frame_inds"] = self.sampler(int(info["num_frames"]))[0]
+            info["frame_inds"] = self.sampler(int(info["num_frames"]), rng=draw_rng())[0]
         return info
 
     def prepare_data(self, idx: int) -> Any:
+        """The packed sample ``idx``; a sample whose media fail is reported and raises
+        :class:`~pisa.data.bad_samples.BadSampleError`, or with ``on_bad_sample='skip'``
+        (training only) returns None so mmengine reads another sample, until more than
+        ``max_bad_samples`` failed."""
+        info = self.get_data_info(idx)
         try:
-            return super().prepare_data(idx)
-        except (ValueError, FileNotFoundError) as err:
-            if self.on_bad_sample == "skip" and not self.test_mode:
-                warnings.warn(f"skipped: {err}", BadSampleWarning, stacklevel=2)
-                return None  # mmengine's BaseDataset then reads another sample
-            raise
+            return self.pipeline(info)
+        except (ValueError, OSError) as err:
+            if isinstance(err, bad_lib.BadSampleError):
+                raise
+            message = self._report_bad_sample(info, err)
+        if self.on_bad_sample == "skip" and not self.test_mode:
+            warnings.warn(f"skipped: {message}", BadSampleWarning, stacklevel=2)
+            self._check_bad_sample_cap()
+            return None  # mmengine's BaseDataset then reads another sample
+        why = " (a test_mode dataset never skips)" if self.on_bad_sample == "skip" else ""
+        raise bad_lib.BadSampleError(message + why) from None
+
+
+def _failed_file(info: Dict, err: Exception) -> Optional[str]:
+    """The sample's source the error names (video, audio, frame folder or cache entry),
+    else its video or frame folder."""
+    text = str(err)
+    sources = [info.get(k) for k in ("video_path", "audio_path", "frame_dir", "cache_entry")]
+    for source in sources:
+        if source and str(source) in text:
+            return str(source)
+    return next((str(s) for s in sources if s), None)
+
+
+def draw_rng() -> np.random.Generator:
+    """A generator for one random draw of a sample, reproducible under the run's seed:
+    seeded from numpy's global generator (seeded by the runner, each epoch by
+    ``EpochSeedHook``, in DataLoader workers by mmengine's ``worker_init_fn``) and, in a
+    worker, torch's per-epoch worker seed, so workers and epochs draw differently."""
+    import torch.utils.data
+
+    entropy = [int(np.random.randint(0, 2**31 - 1))]
+    worker = torch.utils.data.get_worker_info()
+    if worker is not None:
+        entropy.append(int(worker.seed) % 2**63)
+    return np.random.default_rng(entropy)

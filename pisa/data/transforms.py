@@ -118,7 +118,13 @@ def decode_frames(results: Dict, indices: np.ndarray) -> np.ndarray:
                 f"{_where(results)}: needs source frame {int(unique[-1])} but the video has "
                 f"{len(reader)} frames"
             )
-        frames = reader.get_batch(unique.tolist()).asnumpy()
+        try:
+            frames = reader.get_batch(unique.tolist()).asnumpy()
+        except Exception as err:  # decord raises its own error types for every decode failure
+            raise ValueError(
+                f"{results['video_path']}: cannot decode source frames {int(unique[0])}-"
+                f"{int(unique[-1])} ({str(err).splitlines()[0][:160]})"
+            ) from None
     else:
         files = list_frame_files(results["frame_dir"])
         if unique[-1] >= len(files):

@@ -8,6 +8,9 @@
 - :class:`ChannelsLastHook` puts the model's conv weights and the input clips in
   channels-last memory layout (``torch.channels_last_3d`` for 5-D video, ``channels_last``
   for 4-D audio), a CPU/GPU speed option that changes no numbers beyond rounding.
+- :class:`BadSampleHook` points the datasets at ``<work_dir>/bad_samples.jsonl``, where
+  every DataLoader worker appends the samples whose media failed
+  (:mod:`pisa.data.bad_samples`), and logs their list after each epoch and at the end.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import os.path as osp
 from typing import Any, Optional
 
 import torch
-from mmengine.dist import get_rank
+from mmengine.dist import barrier, get_rank, is_main_process
 from mmengine.hooks import Hook
 from mmengine.runner.utils import set_random_seed
 
@@ -122,3 +125,76 @@ class ChannelsLastHook(Hook):
 
     def before_test_iter(self, runner, batch_idx: int, data_batch: Any = None) -> None:
         self._convert_inputs(data_batch)
+
+
+def aqa_datasets(dataset: Any) -> list:
+    """The :class:`~pisa.data.base.AQABaseDataset` objects in ``dataset``, looking inside
+    mmengine's wrappers (``ConcatDataset.datasets``, ``RepeatDataset.dataset``, ...)."""
+    from pisa.data.base import AQABaseDataset
+
+    if isinstance(dataset, AQABaseDataset):
+        return [dataset]
+    inner = getattr(dataset, "datasets", None)
+    if inner is None and getattr(dataset, "dataset", None) is not None:
+        inner = [dataset.dataset]
+    return [d for sub in (inner or []) for d in aqa_datasets(sub)]
+
+
+class BadSampleHook(Hook):
+    """Report samples whose media fail during a run.
+
+    When training starts (rank 0, not when resuming) the report file
+    ``<work_dir>/<filename>`` is started afresh; before training, validation and testing
+    the loops' datasets are pointed at it, tagged ``train`` / ``val`` / ``test`` (before
+    any DataLoader worker starts, so workers inherit it). After each training epoch and at
+    the end of training the bad samples so far (file, frames, error, count) are logged as
+    a warning; ``pisa train`` adds them to ``results.json`` as ``bad_samples``. Datasets
+    skip or raise as their ``on_bad_sample`` and ``max_bad_samples`` say."""
+
+    priority = "VERY_HIGH"
+
+    def __init__(self, filename: str = "bad_samples.jsonl") -> None:
+        self.filename = filename
+        self._logged = 0
+
+    def report_path(self, runner) -> str:
+        """``<work_dir>/<filename>``."""
+        return osp.join(runner.work_dir, self.filename)
+
+
+    def _point(self, runner, loop_name: str, split: str) -> None:
+        loop = getattr(runner, loop_name)
+        for dataset in aqa_datasets(loop.dataloader.dataset):
+            dataset.set_bad_sample_report(self.report_path(runner), split,
+                                          write_build_records=is_main_process())
+
+    def before_train(self, runner) -> None:
+        path = self.report_path(runner)
+        if is_main_process() and not getattr(runner, "_resume", False) and osp.exists(path):
+            os.remove(path)  # a new run; a resumed one keeps counting its earlier failures
+        barrier()
+        self._point(runner, "train_loop", "train")
+
+    def before_val(self, runner) -> None:
+        self._point(runner, "val_loop", "val")
+
+    def before_test(self, runner) -> None:
+        self._point(runner, "test_loop", "test")
+
+    def _log(self, runner, when: str) -> None:
+        from pisa.data import bad_samples as bad_lib
+
+        summary = bad_lib.summarize_bad_samples(bad_lib.read_records(self.report_path(runner)))
+        failures = sum(entry["count"] for entry in summary)
+        if not summary or failures == self._logged:
+            return
+        self._logged = failures
+        runner.logger.warning(
+            f"{len(summary)} bad sample(s) {when} ({failures} failed reads; "
+            f"{self.report_path(runner)}):\n{bad_lib.format_bad_samples(summary)}")
+
+    def after_train_epoch(self, runner) -> None:
+        self._log(runner, f"after epoch {runner.epoch}")
+
+    def after_train(self, runner) -> None:
+        self._log(runner, "in training")

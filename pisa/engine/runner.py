@@ -3,16 +3,18 @@
 What is added around ``Runner.from_cfg``: the data root (``--data-root`` or
 ``PISA_DATA_ROOT``: what ``{{$PISA_DATA_ROOT:...}}`` in a config expands to, else written
 into every dataset config that has ``data_root``), the work dir (default
-``work_dirs/<config stem>``), seed and deterministic mode, the sample contract's collation
-(``default_collate`` where a dataloader names none), crash-safe checkpoints
-(:mod:`pisa.engine.checkpoint`), per-epoch reseeding (exact resume), the distributed
-launch on CPU (gloo, initialised before the Runner), selection of the final checkpoint on
-the validation split (or the test split behind ``select_on_test``), and ``results.json``
-/ ``summary.json``.
+``work_dirs/<config stem>``), seed and deterministic mode, a check that every dataloader
+names its ``collate_fn`` (the sample contract's batches need ``default_collate``),
+crash-safe checkpoints (:mod:`pisa.engine.checkpoint`), per-epoch reseeding (exact
+resume), the report of bad samples (``BadSampleHook``; errors from DataLoader workers
+arrive as one clear message), the distributed launch on CPU (gloo, initialised before the
+Runner), selection of the final checkpoint on the validation split (or the test split
+behind ``select_on_test``), and ``results.json`` / ``summary.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -25,6 +27,13 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
+from pisa.data.bad_samples import (
+    BAD_SAMPLE_REPORT,
+    BadSampleError,
+    read_records,
+    summarize_bad_samples,
+    worker_error_message,
+)
 from pisa.engine.checkpoint import (
     ATOMIC_BACKEND_ARGS,
     find_last_complete_checkpoint,
@@ -158,8 +167,9 @@ def _use_crash_safe_checkpoints(cfg: Config) -> None:
     if checkpoint is not None and checkpoint.get("type") == "AtomicCheckpointHook":
         checkpoint.setdefault("backend_args", dict(ATOMIC_BACKEND_ARGS))
     custom = list(cfg.get("custom_hooks") or [])
-    if not any(h.get("type") == "EpochSeedHook" for h in custom):
-        custom.append(dict(type="EpochSeedHook"))
+    for hook in ("EpochSeedHook", "BadSampleHook"):
+        if not any(h.get("type") == hook for h in custom):
+            custom.append(dict(type=hook))
     cfg.custom_hooks = custom
 
 
@@ -223,9 +233,13 @@ def build_run_config(
     cfg.randomness = randomness
     cfg.setdefault("default_scope", "pisa")
     for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
-        if cfg.get(name) is not None:
-            # the sample contract's batches are stacked tensors (mmengine's default is lists)
-            cfg[name].setdefault("collate_fn", dict(type="default_collate"))
+        if cfg.get(name) is not None and cfg[name].get("collate_fn") is None:
+            # mmengine's own default (pseudo_collate) gives lists, not the stacked tensors
+            # of the sample contract; a config says which one it wants
+            raise ConfigError(
+                f"{config}: {name}.collate_fn: missing; the sample contract's batches need "
+                "collate_fn=dict(type='default_collate')"
+            )
     _use_crash_safe_checkpoints(cfg)
     if for_training and opts.select_on_test:
         if cfg.get("test_dataloader") is None or cfg.get("test_evaluator") is None:
@@ -287,6 +301,25 @@ def write_json(path: Union[str, os.PathLike], data: Any) -> None:
             tmp.unlink()
 
 
+@contextlib.contextmanager
+def plain_bad_sample_errors():
+    """Re-raise a :class:`~pisa.data.bad_samples.BadSampleError` that came from a
+    DataLoader worker with its own message (PyTorch puts the worker's traceback in it)."""
+    try:
+        yield
+    except BadSampleError as err:
+        message = worker_error_message(err)
+        if message == str(err):
+            raise
+        raise type(err)(message) from err
+
+
+def bad_sample_summary(work_dir: str) -> List[Dict[str, Any]]:
+    """The bad samples of the run in ``work_dir`` (``BadSampleHook``'s report), one entry
+    per sample with ``count``; empty when none failed."""
+    return summarize_bad_samples(read_records(osp.join(work_dir, BAD_SAMPLE_REPORT)))
+
+
 def _selected_checkpoint(runner) -> Optional[str]:
     hub = runner.message_hub
     for key in ("best_ckpt", "last_ckpt"):
@@ -304,12 +337,13 @@ def train(config: Union[str, os.PathLike], opts: RunOptions) -> Dict[str, Any]:
 
     cfg = build_run_config(config, opts)
     runner = Runner.from_cfg(cfg)
-    runner.train()
-    checkpoint = _selected_checkpoint(runner)
-    if checkpoint is not None:
-        runner.load_checkpoint(checkpoint)
-    val_metrics = runner.val_loop.run() if cfg.get("val_dataloader") is not None else None
-    test_metrics = runner.test_loop.run() if cfg.get("test_dataloader") is not None else None
+    with plain_bad_sample_errors():
+        runner.train()
+        checkpoint = _selected_checkpoint(runner)
+        if checkpoint is not None:
+            runner.load_checkpoint(checkpoint)
+        val_metrics = runner.val_loop.run() if cfg.get("val_dataloader") is not None else None
+        test_metrics = runner.test_loop.run() if cfg.get("test_dataloader") is not None else None
     save_best = (cfg.get("default_hooks") or {}).get("checkpoint", {}).get("save_best")
     results = {
         "config": str(config),
@@ -329,6 +363,7 @@ def train(config: Union[str, os.PathLike], opts: RunOptions) -> Dict[str, Any]:
         },
         "val_metrics": _json_ready(val_metrics),
         "test_metrics": _json_ready(test_metrics),
+        "bad_samples": bad_sample_summary(cfg.work_dir),
     }
     if is_main_process():
         write_json(osp.join(cfg.work_dir, "results.json"), results)
@@ -350,7 +385,8 @@ def test(config: Union[str, os.PathLike], checkpoint: str, opts: RunOptions) -> 
     cfg.load_from = checkpoint
     cfg.resume = False
     runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    with plain_bad_sample_errors():
+        metrics = runner.test()
     results = {
         "config": str(config),
         "checkpoint": checkpoint,

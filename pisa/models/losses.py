@@ -53,19 +53,25 @@ class CrossEntropyLoss(nn.Module):
 
 
 class L1L2Loss(nn.Module):
-    """``weight * (mean |reg - score| + mean (reg - score)^2)``: the paper's distance term."""
+    """``weight * (l1 * mean |reg - score| + l2 * mean (reg - score)^2)``: the paper's
+    distance term (Eq. 1: L_Reg = L1 + L2, so ``l1 = l2 = 1``); ``l2=0`` gives L1 alone."""
 
     requires = "reg"
 
-    def __init__(self, weight: float = 0.1, loss_name: str = "reg") -> None:
+    def __init__(self, weight: float = 0.1, l1: float = 1.0, l2: float = 1.0,
+                 loss_name: str = "reg") -> None:
         super().__init__()
+        if l1 < 0 or l2 < 0 or l1 == l2 == 0:
+            raise ValueError(f"L1L2Loss: l1 and l2 must be >= 0 and not both 0, got {l1} and {l2}")
         self.weight = weight
+        self.l1 = l1
+        self.l2 = l2
         self.loss_name = loss_name
 
     def forward(self, head_out: Dict[str, torch.Tensor], targets: Dict[str, torch.Tensor]) -> torch.Tensor:
         score = _target(targets, "score", type(self).__name__)
         diff = head_out["reg"] - score.to(head_out["reg"].dtype)
-        return self.weight * (diff.abs().mean() + diff.pow(2).mean())
+        return self.weight * (self.l1 * diff.abs().mean() + self.l2 * diff.pow(2).mean())
 
 
 class LabelDistributionLoss(nn.Module):

@@ -28,6 +28,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type, ann_file=ann_file, split='train', task=task,
@@ -36,6 +37,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type, ann_file=ann_file, split='val', task=task,
@@ -44,6 +46,7 @@ val_dataloader = dict(
 test_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type, ann_file=ann_file, split='test', task=task,

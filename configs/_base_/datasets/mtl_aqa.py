@@ -21,6 +21,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type, data_root=data_root, split='train', modalities=('video', ),
@@ -29,6 +30,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type, data_root=data_root, split='test', modalities=('video', ),

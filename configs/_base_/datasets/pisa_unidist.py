@@ -33,6 +33,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    collate_fn=dict(type='default_collate'),
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
@@ -42,6 +43,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    collate_fn=dict(type='default_collate'),
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
@@ -51,6 +53,7 @@ val_dataloader = dict(
 test_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    collate_fn=dict(type='default_collate'),
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
