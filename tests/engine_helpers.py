@@ -3,7 +3,6 @@ reading weights out of a checkpoint."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Dict
 
@@ -16,7 +15,6 @@ TINY_CONFIG = REPO / "configs" / "synthetic" / "tiny_c3d_adam-1e-3_2e_synthetic-
 def render_tiny_dataset(out_dir: Path) -> Path:
     """Six short synthetic performances (2 s, 64x48): 2 test, 1 val, 3 train under the
     synthetic configs' performer-disjoint split."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from media import make_synth_dataset
 
     make_synth_dataset(out_dir, performances=6, seconds=2.0, size=(64, 48))

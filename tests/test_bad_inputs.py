@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 from media import make_video, make_wav  # noqa: E402
 
 from pisa.data.base import BadSampleWarning  # noqa: E402

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,6 @@ import pytest
 import torch
 from mmengine.config import Config
 
-sys.path.insert(0, str(Path(__file__).parent))
 from engine_helpers import TINY_CONFIG, render_tiny_dataset  # noqa: E402
 from media import frame_index_of, make_video  # noqa: E402
 

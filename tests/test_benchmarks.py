@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 # benchmarks/ is a top-level folder of the repository, not part of the installed package
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import Settings  # noqa: E402
 from benchmarks.run import BENCHMARKS, format_table, run_suite, write_json_atomic  # noqa: E402

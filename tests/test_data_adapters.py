@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import json
 import pickle
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 from media import frame_index_of, make_video  # noqa: E402
 
 from pisa.registry import DATASETS  # noqa: E402

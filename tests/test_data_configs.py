@@ -3,13 +3,11 @@ build datasets that give samples of the paper's shapes."""
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 
-sys.path.insert(0, str(Path(__file__).parent))
 from media import make_video  # noqa: E402
 
 from pisa.registry import DATASETS  # noqa: E402
