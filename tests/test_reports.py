@@ -68,7 +68,7 @@ def test_read_scalar_log_splits_train_and_val(tmp_path):
 def test_read_scalar_log_names_bad_line(tmp_path):
     scalars = tmp_path / "scalars.json"
     scalars.write_text('{"loss": 1.0, "step": 1}\n{"loss": \n')
-    with pytest.raises(ValueError, match=r"scalars\.json:2: not a JSON line"):
+    with pytest.raises(ValueError, match=r"scalars\.json line 2: not valid JSON"):
         read_scalar_log(scalars)
 
 

@@ -22,12 +22,12 @@ score = float(label). ``task='score'``: ``target`` is a real score; label = -1.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from pisa.data.base import AQABaseDataset
+from pisa.jsonlines import iter_json_objects
 
 REQUIRED = ("id", "split", "video", "target")
 CROP = ("crop_x1", "crop_y1", "crop_x2", "crop_y2")
@@ -40,18 +40,8 @@ def read_annotation_rows(path: Path) -> List[Tuple[str, Dict[str, Any]]]:
         raise FileNotFoundError(f"{path}: annotation file not found")
     rows = []
     if path.suffix == ".jsonl":
-        with open(path) as f:
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path} line {line_no}: not valid JSON ({err.msg})") from None
-                if not isinstance(obj, dict):
-                    raise ValueError(f"{path} line {line_no}: expected a JSON object")
-                rows.append((f"{path} line {line_no}",
-                             {k: None if v is None else str(v) for k, v in obj.items()}))
+        rows = [(where, {k: None if v is None else str(v) for k, v in obj.items()})
+                for where, obj in iter_json_objects(path)]
         for where, row in rows:
             missing = [c for c in REQUIRED if c not in row]
             if missing:

@@ -20,6 +20,8 @@ import json
 import os
 from typing import Any, Dict, Iterable, List, Optional, Union
 
+from pisa.jsonlines import iter_json_objects
+
 #: name of the report file in the work dir
 BAD_SAMPLE_REPORT = "bad_samples.jsonl"
 #: longest error text kept per line (a line stays one short write)
@@ -58,19 +60,8 @@ def read_records(path: Union[str, os.PathLike], split: Optional[str] = None) -> 
     path = os.fspath(path)
     if not os.path.isfile(path):
         return []
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path} line {line_no}: not a JSON line ({err.msg})") from None
-            if not isinstance(record, dict):
-                raise ValueError(f"{path} line {line_no}: expected a JSON object")
-            if split is None or record.get("split") == split:
-                records.append(record)
+    records = [record for _, record in iter_json_objects(path)
+               if split is None or record.get("split") == split]
     return records
 
 

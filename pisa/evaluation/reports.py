@@ -15,6 +15,8 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from pisa.jsonlines import iter_json_objects
+
 PathLike = Union[str, os.PathLike]
 
 #: keys of mmengine's scalar log that are bookkeeping, not curves
@@ -126,21 +128,14 @@ def read_scalar_log(path: PathLike) -> Tuple[Dict[str, List[Tuple[int, float]]],
     path = Path(path)
     train: Dict[str, List[Tuple[int, float]]] = {}
     val: Dict[str, List[Tuple[int, float]]] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+    for where, row in iter_json_objects(path):
+        if "step" not in row:
+            raise ValueError(f"{where}: expected an object with a 'step' key")
+        target = train if any(k.startswith("loss") for k in row) else val
+        for key, value in row.items():
+            if key in _LOG_BOOKKEEPING or not isinstance(value, (int, float)):
                 continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: not a JSON line ({err.msg})") from None
-            if not isinstance(row, dict) or "step" not in row:
-                raise ValueError(f"{path}:{lineno}: expected an object with a 'step' key")
-            target = train if any(k.startswith("loss") for k in row) else val
-            for key, value in row.items():
-                if key in _LOG_BOOKKEEPING or not isinstance(value, (int, float)):
-                    continue
-                target.setdefault(key, []).append((int(row["step"]), float(value)))
+            target.setdefault(key, []).append((int(row["step"]), float(value)))
     return train, val
 
 
