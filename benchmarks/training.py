@@ -205,7 +205,7 @@ def accuracy_runs(work_dir: Path, performances: int = 24, seconds: float = 10.0,
     synthesize_dataset(data, SynthSettings(performances=performances, seconds=seconds, seed=0,
                                            width=160, height=120), workers=2)
     config = Path(__file__).resolve().parent.parent / "configs" / "synthetic" / \
-        "pisa_c3d-r18-small_adam-1e-3_10e_synthetic-multimodal-unidist.py"
+        "pisa_c3d-r18-small_1xb4-8x1x4-16e_synthetic-multimodal-unidist.py"
     hooks = list(Config.fromfile(str(config)).get("custom_hooks") or [])
     # a few training performances held out for validation, whatever the set's size
     val = max(1, performances // 6)

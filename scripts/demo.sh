@@ -13,14 +13,14 @@ start=$(date +%s)
 bash scripts/setup.sh
 
 PISA=.venv/bin/pisa
-CONFIG=configs/synthetic/pisa_c3d-r18-small_adam-1e-3_10e_synthetic-multimodal-unidist.py
+CONFIG=configs/synthetic/pisa_c3d-r18-small_1xb4-8x1x4-16e_synthetic-multimodal-unidist.py
 DATA=data/synthetic
 CACHE=data/synthetic_cache
 WORK=work_dirs/demo
 # many short performances: every level has several in train and in test, and a model
 # cannot tell the levels apart by recognising a few performances' looks
 SYNTH_ARGS=(--performances 120 --seconds 6 --test-fraction 0.3 --seed 0)
-export PISA_DATA_ROOT=$DATA
+export PISA_DATA_ROOT=$DATA PISA_CACHE_DIR=$CACHE  # read by the config
 
 stamp="$DATA/.demo-synth-args"
 if [ -f "$DATA/performances.csv" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${SYNTH_ARGS[*]}" ]; then
@@ -35,17 +35,21 @@ fi
 echo "== preparing the decoded cache in $CACHE"
 "$PISA" prepare "$CONFIG" --cache-dir "$CACHE" | tail -n 1
 
-echo "== training (train/val performances from the table's train split; test held out)"
+echo "== training; the checkpoint is chosen on the validation performances (log: $WORK/train.log)"
 rm -rf "$WORK"
-cache_opts=()
-for split in train val test; do
-  cache_opts+=("${split}_dataloader.dataset.cache_dir=$CACHE")
-done
-"$PISA" train "$CONFIG" --work-dir "$WORK" --cfg-options "${cache_opts[@]}" log_level=WARNING
+mkdir -p "$WORK"
+if ! "$PISA" train "$CONFIG" --work-dir "$WORK" 2>&1 | tee "$WORK/train.log" \
+    | awk '/Epoch\(val\).*accuracy/ { sub(/ +confusion_matrix.*/, ""); print; fflush() }'; then
+  tail -n 20 "$WORK/train.log" >&2
+  exit 1
+fi
 
 checkpoint=$(.venv/bin/python -c 'import json, sys; print(json.load(open(sys.argv[1]))["checkpoint"])' "$WORK/results.json")
-echo "== testing $checkpoint on the held-out performances"
-"$PISA" test "$CONFIG" "$checkpoint" --work-dir "$WORK" --cfg-options "${cache_opts[@]}" log_level=WARNING
+echo "== testing $checkpoint on the held-out performances (log: $WORK/test.log)"
+"$PISA" test "$CONFIG" "$checkpoint" --work-dir "$WORK" > "$WORK/test.log" 2>&1 || {
+  tail -n 20 "$WORK/test.log" >&2
+  exit 1
+}
 
 for file in metrics_test.md confusion_matrix_test.png training_curves.png; do
   if [ ! -s "$WORK/$file" ]; then

@@ -182,6 +182,20 @@ def test_split_is_balanced_over_levels():
         assert splits == ["test", "test", "train", "train"], (level, splits)
 
 
+def test_test_share_is_kept_when_levels_have_too_few_performances_to_round_up():
+    # one performance per level: per-level rounding of 0.4 gives no test performance at
+    # all, so the test share is taken from the levels instead, never more than it asks
+    for n, fraction, want in ((6, 0.4, 2), (4, 0.4, 2), (10, 0.25, 3), (12, 0.3, 4)):
+        perfs = plan_performances(SynthSettings(performances=n, seed=1, test_fraction=fraction, **TINY))
+        tested = [p.player_level for p in perfs if p.split == "test"]
+        assert len(tested) == want, (n, fraction, tested)
+        assert len(set(tested)) == len(tested)  # one each from different levels
+    # where per-level rounding already gives the share, nothing is added
+    perfs = plan_performances(SynthSettings(performances=120, seed=0, test_fraction=0.3, **TINY))
+    for level in range(1, 11):
+        assert sum(p.split == "test" for p in perfs if p.player_level == level) == 4
+
+
 def test_bad_settings_are_refused_with_the_setting_named():
     with pytest.raises(ValueError, match="frame size"):
         SynthSettings(width=20, height=10)

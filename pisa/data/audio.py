@@ -4,7 +4,7 @@ sees (librosa, with the settings of the released PISA loader)."""
 from __future__ import annotations
 
 import os
-from typing import Tuple, Union
+from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -64,29 +64,44 @@ def clip_windows(frame_inds: np.ndarray, fps: float, sample_rate: int, offset: i
 def mel_image(segment: np.ndarray, sample_rate: int, size: Tuple[int, int] = (224, 224),
               n_fft: int = 2048, hop_length: int = 512, n_mels: int = 128, fmin: float = 20.0,
               fmax: float = 8300.0, top_db: float = 80.0) -> np.ndarray:
-    """The audio branch's input for one clip: librosa mel power spectrogram of
-    ``segment`` (float32 ``(S,)``), ``power_to_db(ref=np.max, top_db)``, standardised,
-    scaled to 0..255 and resized (cv2, bilinear) to ``size = (H, W)``. Returns float32
-    ``(H, W)``. A window without signal (digital silence: a pause within a performance
+    """The audio branch's input for one clip: float32 ``(H, W)``; see :func:`mel_images`."""
+    return mel_images([segment], sample_rate, size, n_fft, hop_length, n_mels, fmin, fmax, top_db)[0]
+
+
+def mel_images(segments: Sequence[np.ndarray], sample_rate: int, size: Tuple[int, int] = (224, 224),
+               n_fft: int = 2048, hop_length: int = 512, n_mels: int = 128, fmin: float = 20.0,
+               fmax: float = 8300.0, top_db: float = 80.0) -> np.ndarray:
+    """The audio branch's input for each clip: librosa mel power spectrogram of each
+    segment (float32 ``(S_k,)``), ``power_to_db(ref=np.max, top_db)`` per clip,
+    standardised, scaled to 0..255 and resized (cv2, bilinear) to ``size = (H, W)``.
+    Returns float32 ``(K, H, W)``. Segments of equal length go through librosa in one
+    multichannel call (one STFT and filter bank for all of them; the same values as one
+    call each). A window without signal (digital silence: a pause within a performance
     whose track is not silent, see :func:`check_audio`) has no scale to standardise and
     gives an all-zero image; an empty window raises ``ValueError``."""
     import cv2
     import librosa
 
-    segment = np.asarray(segment, dtype=np.float32)
-    if segment.size == 0:
-        raise ValueError("the audio window is empty")
-    if not np.any(segment):
-        return np.zeros((int(size[0]), int(size[1])), dtype=np.float32)
-    mel = librosa.feature.melspectrogram(
-        y=segment, sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
-        fmin=fmin, fmax=fmax,
-    )
-    db = librosa.power_to_db(mel, ref=np.max, top_db=top_db)
-    std = float(db.std())
-    if std == 0.0:
-        return np.zeros((int(size[0]), int(size[1])), dtype=np.float32)
-    z = (db - db.mean()) / std
-    z = (z - z.min()) / (z.max() - z.min()) * 255.0
-    return cv2.resize(z.astype(np.float32), (int(size[1]), int(size[0])),
-                      interpolation=cv2.INTER_LINEAR)
+    height, width = int(size[0]), int(size[1])
+    out = np.zeros((len(segments), height, width), dtype=np.float32)
+    by_length: Dict[int, List[int]] = {}
+    for k, segment in enumerate(segments):
+        if len(segment) == 0:
+            raise ValueError("the audio window is empty")
+        if np.any(segment):  # silent windows stay all zero
+            by_length.setdefault(len(segment), []).append(k)
+    for indices in by_length.values():
+        batch = np.stack([np.asarray(segments[k], dtype=np.float32) for k in indices])
+        mels = librosa.feature.melspectrogram(
+            y=batch, sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
+            fmin=fmin, fmax=fmax,
+        )
+        for k, mel in zip(indices, mels):
+            db = librosa.power_to_db(mel, ref=np.max, top_db=top_db)
+            std = float(db.std())
+            if std == 0.0:
+                continue
+            z = (db - db.mean()) / std
+            z = (z - z.min()) / (z.max() - z.min()) * 255.0
+            out[k] = cv2.resize(z.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return out

@@ -133,15 +133,28 @@ class Performance:
 
 def _levels_and_splits(settings: SynthSettings, rng: np.random.Generator) -> Tuple[List[int], List[str]]:
     """Levels 1..10 dealt evenly over the performances; per level, ``test_fraction`` of
-    its performances (rounded) go to the test split."""
+    its performances (rounded) go to the test split. When that rounding leaves the test
+    split short of ``test_fraction`` of all performances (rounded), as with one
+    performance per level, the missing ones come one each from the levels with the
+    largest unrounded share (ties drawn at random)."""
     n = settings.performances
     levels = [int(v) for v in rng.permutation(np.resize(np.arange(1, 11), n))]
+    order = {level: [int(i) for i in rng.permutation([i for i in range(n) if levels[i] == level])]
+             for level in range(1, 11)}
+    shares = {level: len(members) * settings.test_fraction for level, members in order.items()}
+    counts = {level: int(math.floor(share + 0.5)) for level, share in shares.items()}
+    extra = int(math.floor(n * settings.test_fraction + 0.5)) - sum(counts.values())
+    if extra > 0:
+        # largest share left over first; a random permutation breaks ties (stable sort)
+        candidates = [level for level in rng.permutation(np.arange(1, 11)).tolist()
+                      if counts[level] < len(order[level])]
+        candidates.sort(key=lambda level: -(shares[level] - counts[level]))
+        for level in candidates[:extra]:
+            counts[level] += 1
     splits = ["train"] * n
-    for level in range(1, 11):
-        members = [i for i in range(n) if levels[i] == level]
-        n_test = int(math.floor(len(members) * settings.test_fraction + 0.5))
-        for i in rng.permutation(members)[:n_test]:
-            splits[int(i)] = "test"
+    for level, members in order.items():
+        for i in members[:counts[level]]:
+            splits[i] = "test"
     return levels, splits
 
 

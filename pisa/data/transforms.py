@@ -266,7 +266,7 @@ def audio_offset(frame_offset: int, fps: float, sample_rate: int) -> int:
 
 class MelSpectrogram:
     """Per clip, the audio from the clip's first to its last frame
-    (``samples = frame / fps * sr``) as a mel image (:func:`pisa.data.audio.mel_image`,
+    (``samples = frame / fps * sr``) as a mel image (:func:`pisa.data.audio.mel_images`,
     released settings by default). Reads ``audio``, ``audio_sr``, ``audio_offset``,
     ``frame_inds``, ``fps``. Adds ``mel`` float32 ``(K, 1, H, W)``."""
 
@@ -281,7 +281,7 @@ class MelSpectrogram:
     def __call__(self, results: Dict) -> Dict:
         audio, sr = results["audio"], int(results["audio_sr"])
         windows = audio_lib.clip_windows(results["frame_inds"], results["fps"], sr, results["audio_offset"])
-        mels = []
+        segments = []
         for k, (start, end) in enumerate(windows):
             # an audio track may end a few ms before the last video frame
             if end > len(audio) + self.max_shortfall_s * sr:
@@ -289,12 +289,12 @@ class MelSpectrogram:
                     f"{_where(results)}: clip {k} needs audio up to {end / sr:.2f} s but the "
                     f"audio ends at {len(audio) / sr:.2f} s"
                 )
-            try:
-                mels.append(audio_lib.mel_image(np.asarray(audio[start:end]), sr, self.size, **self.mel_args))
-            except ValueError as err:
+            segment = np.asarray(audio[start:end])
+            if segment.size == 0:
                 raise ValueError(f"{_where(results)}: clip {k} ({start / sr:.2f}-{end / sr:.2f} s): "
-                                 f"{err}") from None
-        results["mel"] = np.stack(mels)[:, None].astype(np.float32)
+                                 "the audio window is empty")
+            segments.append(segment)
+        results["mel"] = audio_lib.mel_images(segments, sr, self.size, **self.mel_args)[:, None]
         return results
 
     def __repr__(self) -> str:
