@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
+from pisa.commands import add_config_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="mmengine python config file")
-    parser.add_argument(
-        "--cfg-options",
-        nargs="+",
-        action=DictAction,
-        default={},
-        metavar="KEY=VALUE",
-        help="override config keys",
-    )
-    parser.add_argument(
-        "--data-root", help="dataset folder (default: $PISA_DATA_ROOT, else the config's)"
-    )
+    add_config_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

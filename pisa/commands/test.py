@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from pisa.commands import add_config_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="mmengine python config file")
+    add_config_arguments(parser)
     parser.add_argument("checkpoint", help="checkpoint file (.pth)")
     parser.add_argument("--work-dir", help="output folder (default work_dirs/<config stem>)")
-    parser.add_argument(
-        "--data-root", help="dataset folder (default: $PISA_DATA_ROOT, else the config's)"
-    )
     parser.add_argument("--launcher", choices=["none", "pytorch"], default="none")
 
 
@@ -29,7 +28,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from pisa.engine.runner import RunOptions, format_metrics, test
 
-    opts = RunOptions(work_dir=args.work_dir, data_root=args.data_root, launcher=args.launcher)
+    opts = RunOptions(work_dir=args.work_dir, data_root=args.data_root, launcher=args.launcher,
+                      cfg_options=dict(args.cfg_options or {}))
     results = test(args.config, args.checkpoint, opts)
     if is_main_process():
         print("test: " + format_metrics(results["test_metrics"] or {}))

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import DictAction
+from pisa.commands import add_config_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="mmengine python config file")
+    add_config_arguments(parser)
     parser.add_argument("--work-dir", help="output folder (default work_dirs/<config stem>)")
-    parser.add_argument(
-        "--cfg-options",
-        nargs="+",
-        action=DictAction,
-        default={},
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. train_cfg.max_epochs=2",
-    )
     parser.add_argument(
         "--resume",
         nargs="?",
@@ -35,9 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="N",
         help="train once per seed in <work-dir>/seed<N>; report mean and std",
-    )
-    parser.add_argument(
-        "--data-root", help="dataset folder (default: $PISA_DATA_ROOT, else the config's)"
     )
     parser.add_argument(
         "--launcher",
