@@ -12,12 +12,22 @@ want=$(cat setup.cfg pyproject.toml plugins/*/setup.cfg plugins/*/pyproject.toml
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-.venv/bin/python -m pip install -q --upgrade pip
+log=.venv/pisa-setup.log
+: > "$log"
+echo "== installing pisa-aqa into .venv (pip's output: $log)"
+pip_install() {
+  if ! .venv/bin/python -m pip install "$@" >> "$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "setup: pip install $* failed (whole log: $log)" >&2
+    exit 1
+  fi
+}
+pip_install --upgrade pip
 # The torch build is pinned here, not in setup.cfg: the project itself runs on any
 # torch >= 2.1, and this pair is the one known to import together.
-.venv/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
-.venv/bin/python -m pip install -q -e ".[test]"
+pip_install "torch==2.14.1" "torchvision==0.29.1"
+pip_install -e ".[test]"
 for p in plugins/*/; do
-  [ -f "$p/setup.cfg" ] && .venv/bin/python -m pip install -q -e "$p"
+  [ -f "$p/setup.cfg" ] && pip_install -e "$p"
 done
 echo "$want" > "$stamp"
