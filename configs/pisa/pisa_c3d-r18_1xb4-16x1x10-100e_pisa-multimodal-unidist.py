@@ -7,5 +7,3 @@ _base_ = [
     '../_base_/schedules/adam_1e-4_100e.py',
     '../_base_/default_runtime.py',
 ]
-val_evaluator = dict(type='LevelMetrics', num_classes=10)
-test_evaluator = dict(type='LevelMetrics', num_classes=10)

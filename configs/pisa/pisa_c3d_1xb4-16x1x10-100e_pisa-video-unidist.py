@@ -7,19 +7,6 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 modalities = ('video', )
-train_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackAQAInputs', modalities=modalities),
-]
-test_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='PackAQAInputs', modalities=modalities),
-]
-train_dataloader = dict(dataset=dict(modalities=modalities, pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(modalities=modalities, pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(modalities=modalities, pipeline=test_pipeline))
-val_evaluator = dict(type='LevelMetrics', num_classes=10)
-test_evaluator = dict(type='LevelMetrics', num_classes=10)
+train_dataloader = dict(dataset=dict(modalities=modalities, pipeline={{_base_.video_train_pipeline}}))
+val_dataloader = dict(dataset=dict(modalities=modalities, pipeline={{_base_.video_test_pipeline}}))
+test_dataloader = dict(dataset=dict(modalities=modalities, pipeline={{_base_.video_test_pipeline}}))

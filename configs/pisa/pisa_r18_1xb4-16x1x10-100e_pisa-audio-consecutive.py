@@ -8,14 +8,6 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 modalities = ('audio', )
-train_pipeline = [
-    dict(type='LoadAudio', sample_rate=22050),
-    dict(type='MelSpectrogram', size=(224, 224)),
-    dict(type='PackAQAInputs', modalities=modalities),
-]
-test_pipeline = train_pipeline
-train_dataloader = dict(dataset=dict(modalities=modalities, pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(modalities=modalities, pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(modalities=modalities, pipeline=test_pipeline))
-val_evaluator = dict(type='LevelMetrics', num_classes=10)
-test_evaluator = dict(type='LevelMetrics', num_classes=10)
+train_dataloader = dict(dataset=dict(modalities=modalities, pipeline={{_base_.audio_pipeline}}))
+val_dataloader = dict(dataset=dict(modalities=modalities, pipeline={{_base_.audio_pipeline}}))
+test_dataloader = dict(dataset=dict(modalities=modalities, pipeline={{_base_.audio_pipeline}}))
