@@ -40,11 +40,11 @@ def test_same_seed_same_dataset_other_seed_differs(tmp_path, dataset):
         assert (again / name).read_bytes() == (first / name).read_bytes(), name
     for pkl in sorted(first.glob("*.pkl")):
         assert (again / pkl.name).read_bytes() == pkl.read_bytes(), pkl.name
-    a = decord.VideoReader(str(first / "videos" / "2.mp4"))
-    b = decord.VideoReader(str(again / "videos" / "2.mp4"))
-    assert len(a) == len(b)
-    idx = list(range(0, len(a), 7))
-    assert np.array_equal(a.get_batch(idx).asnumpy(), b.get_batch(idx).asnumpy())
+    # the encoder is deterministic and the muxer writes no timestamps: the same bytes
+    # (comparing decoded frames instead would also test the decoder's seeking)
+    for video in sorted((first / "videos").glob("*.mp4")):
+        assert (again / "videos" / video.name).read_bytes() == video.read_bytes(), video.name
+    assert len(decord.VideoReader(str(first / "videos" / "2.mp4"))) > 0
 
     other = plan_performances(SynthSettings(performances=3, seed=8, seconds=6.0, **TINY))
     same = plan_performances(SynthSettings(performances=3, seed=7, seconds=6.0, **TINY))
