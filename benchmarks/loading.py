@@ -59,7 +59,7 @@ def released_loader_sample(jpeg_dir: Path, wav: Path, frame_inds: np.ndarray, fp
     import librosa
     from PIL import Image
 
-    from pisa.data.audio import MEL_DEFAULTS, clip_windows, mel_image
+    from pisa.data.audio import MEL_DEFAULTS, clip_windows, mel_images
 
     frames = []
     for index in np.asarray(frame_inds).reshape(-1):
@@ -67,7 +67,8 @@ def released_loader_sample(jpeg_dir: Path, wav: Path, frame_inds: np.ndarray, fp
             img = img.convert("RGB").crop(tuple(crop)).resize(FRAME_SIZE[::-1], Image.BILINEAR)
             frames.append(np.asarray(img))
     track, sr = librosa.load(str(wav), sr=AUDIO_RATE)
-    mels = [mel_image(track[start:end], sr, MEL_SIZE, **MEL_DEFAULTS)
+    # one clip at a time, as the released loader did
+    mels = [mel_images([track[start:end]], sr, MEL_SIZE, **MEL_DEFAULTS)[0]
             for start, end in clip_windows(frame_inds, fps, sr)]
     return np.stack(frames), np.stack(mels)
 

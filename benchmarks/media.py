@@ -1,17 +1,18 @@
 """The benchmark's inputs, generated in the run: a performance video (1280x720, 30 fps,
-H.264 with a 44.1 kHz AAC track, written by :func:`pisa.data.media_io.write_video`), the
+H.264 with a 44.1 kHz AAC track, written by :func:`pisa.io.media.write_video`), the
 same audio as a wav, the released loader's per-frame JPEG folder, and the annotation CSV
 table that :class:`pisa.data.pisa_dataset.PISADataset` reads (its ``'video'`` layout)."""
 from __future__ import annotations
 
 import csv
-import os
+import io
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pisa.data.media_io import write_video, write_wav
+from pisa.io.atomic import atomic_write
+from pisa.io.media import write_video, write_wav
 
 
 
@@ -101,11 +102,9 @@ def table_row(perf_id: str, num_frames: int, fps: float, crop: Sequence[int], le
 
 def write_table(path: Path, rows: Sequence[dict]) -> Path:
     """Write a PISA performance table (CSV) atomically."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: row.get(c, "") for c in TABLE_COLUMNS})
-    os.replace(tmp, path)
-    return path
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=TABLE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: row.get(c, "") for c in TABLE_COLUMNS})
+    return atomic_write(path, buf.getvalue())

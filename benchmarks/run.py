@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import subprocess
@@ -24,6 +23,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import Result, Settings  # noqa: E402
+from pisa.io.atomic import write_json  # noqa: E402
 
 #: every benchmark, in the order they run
 BENCHMARKS = ("prepare_throughput", "cached_sample_load", "nocache_sample_load", "train_step",
@@ -261,18 +261,6 @@ def format_table(report: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as indented JSON via a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -309,7 +297,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for step, lines in report["profiles"].items():
         print(f"\nprofile of {step} (top functions by own time, main thread):")
         print("\n".join(lines))
-    write_json_atomic(out, report)
+    write_json(out, report)
     print(f"\nfigures written to {out}")
     return 1 if any("error" in r for r in report["results"].values()) else 0
 

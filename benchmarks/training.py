@@ -198,8 +198,9 @@ def accuracy_runs(work_dir: Path, performances: int = 24, seconds: float = 10.0,
     by ``pisa synth``, same seed; returns both runs' test accuracy (percent) and times."""
     from mmengine.config import Config
 
-    from pisa.data.synth import SynthSettings, synthesize_dataset
+    from pisa.engine.config import DATALOADERS
     from pisa.engine.runner import RunOptions, train
+    from pisa.synth import SynthSettings, synthesize_dataset
 
     data = work_dir / "synth"
     synthesize_dataset(data, SynthSettings(performances=performances, seconds=seconds, seed=0,
@@ -210,7 +211,7 @@ def accuracy_runs(work_dir: Path, performances: int = 24, seconds: float = 10.0,
     # a few training performances held out for validation, whatever the set's size
     val = max(1, performances // 6)
     common = {f"{loader}.dataset.val_performances": val
-              for loader in ("train_dataloader", "val_dataloader", "test_dataloader")}
+              for loader in DATALOADERS}
     common.update({"train_cfg.max_epochs": epochs, "log_level": "WARNING"})
     fast = {"optim_wrapper.type": "AutocastOptimWrapper", "optim_wrapper.dtype": "bfloat16",
             "custom_hooks": hooks + [dict(type="ChannelsLastHook")]}

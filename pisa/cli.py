@@ -20,9 +20,6 @@ COMMANDS = {
 }
 
 
-from pisa.errors import CLIError  # noqa: E402  (re-exported for the commands)
-
-
 def build_parser() -> argparse.ArgumentParser:
     from pisa import __version__
 
@@ -38,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from pisa.commands import CLIError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -44,7 +44,6 @@ class Registration:
 
 _lock = threading.RLock()
 _loaded = False
-_manager: Optional[pluggy.PluginManager] = None
 _registrations: Dict[Tuple[str, str], Registration] = {}
 _failures: Dict[str, str] = {}
 
@@ -93,7 +92,7 @@ def _entry_points() -> List[importlib_metadata.EntryPoint]:
 
 def load_plugins() -> None:
     """Load the built-in components and the admitted entry-point plugins, once."""
-    global _loaded, _manager
+    global _loaded
     with _lock:
         if _loaded:
             return
@@ -124,7 +123,6 @@ def load_plugins() -> None:
             plugins.append((ep.name, source, module))
         for name, _, module in plugins:
             manager.register(module, name=name)
-        _manager = manager
         for name, source, module in plugins:
             caller = manager.subset_hook_caller(
                 "pisa_register_components",
@@ -172,8 +170,3 @@ def failures() -> Dict[str, str]:
     load_plugins()
     return dict(_failures)
 
-
-def plugin_manager() -> pluggy.PluginManager:
-    load_plugins()
-    assert _manager is not None
-    return _manager

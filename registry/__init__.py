@@ -38,14 +38,36 @@ loop            ``LOOPS``                    an ``mmengine.runner.BaseLoop``.
 param_scheduler ``PARAM_SCHEDULERS``         an mmengine parameter scheduler.
 ==============  ===========================  ===============================================
 
-Plugins never import these objects: they receive a ``register(kind, obj, name=None,
-override=False)`` callback through the ``pisa_register_components`` hook
-(:mod:`pisa.hookspecs`). Looking anything up here loads the plugins first, once.
+Registering. The framework's own components are marked where they are defined, with
+:func:`component` (``@component('backbone')`` above the class); the built-in plugin
+(:mod:`pisa.builtin_components`) imports the framework's modules and registers what they
+mark through the same hook as any plugin. Plugins never import these registries: they
+receive a ``register(kind, obj, name=None, override=False)`` callback through the
+``pisa_register_components`` hook (:mod:`pisa.hookspecs`). Looking anything up here loads
+the plugins first, once.
+
+Examples. Every backbone, aggregator, fusion, head and loss declares a small example as
+a class attribute ``example``: constructor arguments that make it tiny, and the input it
+takes. The framework's generated tests (``tests/test_models_registry.py``) build every
+registered component of these kinds from its example, a plugin's included, and check the
+contract above forward and backward::
+
+    example = dict(args=dict(widths=(4, 8), feature_dim=16), input_shape=(2, 3, 16, 32, 32))
+
+==============  ==================================================================
+kind            ``example`` keys
+==============  ==================================================================
+backbone        ``args``, ``input_shape`` ``(N, C, T, H, W)`` or ``(N, 1, F, W)``
+aggregator      ``args`` (``in_features`` is added), ``input_shape`` ``(B, K, D)``
+fusion          ``args`` (``in_features`` is added), ``input_shapes`` ``[(B, D_i)]``
+head            ``args`` (``in_features`` is added), ``input_shape`` ``(B, D)``
+loss            ``args``; the test feeds a head output with 5 classes
+==============  ==================================================================
 """
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -150,6 +172,51 @@ HEADS = ComponentRegistry("head", scope=SCOPE, build_func=_build_component)
 LOSSES = ComponentRegistry("loss", scope=SCOPE, build_func=_build_component)
 CLIP_SAMPLERS = ComponentRegistry("clip_sampler", scope=SCOPE, build_func=build_from_cfg)
 
+#: kinds whose components declare an ``example`` (module docstring) -> its required keys
+EXAMPLE_KEYS: Dict[str, Tuple[str, ...]] = {
+    "backbone": ("args", "input_shape"),
+    "aggregator": ("args", "input_shape"),
+    "fusion": ("args", "input_shapes"),
+    "head": ("args", "input_shape"),
+    "loss": ("args",),
+}
+
+#: (kind, name, object) marked by :func:`component`, in definition order
+_MARKED: List[Tuple[str, str, Any]] = []
+
+
+def component(kind: str, name: Optional[str] = None) -> Callable[[Any], Any]:
+    """Mark the decorated class (or function) as a framework component of ``kind``, under
+    ``name`` (default its ``__name__``). The built-in plugin registers it when the
+    plugins load, with the same checks as any plugin's registration."""
+
+    def mark(obj: Any) -> Any:
+        _MARKED.append((kind, name or obj.__name__, obj))
+        return obj
+
+    return mark
+
+
+def marked_components(module: str) -> List[Tuple[str, str, Any]]:
+    """``(kind, name, obj)`` marked by :func:`component` in ``module`` (imported)."""
+    return [m for m in _MARKED if getattr(m[2], "__module__", None) == module]
+
+
+def component_example(kind: str, obj: Any) -> Dict[str, Any]:
+    """The ``example`` a component of ``kind`` declares (module docstring), checked:
+    ``ValueError`` naming the component when it is missing or lacks a key."""
+    label = f"{kind} {getattr(obj, '__name__', obj)!s} ({getattr(obj, '__module__', '?')})"
+    example = getattr(obj, "example", None)
+    if not isinstance(example, dict):
+        raise ValueError(f"{label} declares no example: give it a class attribute "
+                         f"example = dict({', '.join(f'{k}=...' for k in EXAMPLE_KEYS[kind])}) "
+                         "(see pisa.registry)")
+    missing = [k for k in EXAMPLE_KEYS[kind] if k not in example]
+    if missing:
+        raise ValueError(f"{label}: example lacks {', '.join(missing)}")
+    return example
+
+
 #: kind name (as plugins and ``pisa list`` say it) -> registry
 KINDS: Dict[str, Registry] = {
     "backbone": BACKBONES,
@@ -170,7 +237,8 @@ KINDS: Dict[str, Registry] = {
     "param_scheduler": PARAM_SCHEDULERS,
 }
 
-__all__ = ["KINDS", "SCOPE", "ComponentRegistry"] + [
+__all__ = ["KINDS", "SCOPE", "EXAMPLE_KEYS", "ComponentRegistry", "component",
+           "component_example", "marked_components"] + [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "DATA_SAMPLERS", "VISUALIZERS",
     "OPTIM_WRAPPERS", "LOOPS", "OPTIMIZERS", "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS",
     "EVALUATOR", "LOG_PROCESSORS", "VISBACKENDS", "MODEL_WRAPPERS", "WEIGHT_INITIALIZERS",

@@ -8,8 +8,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Only the project's own plugin distributions load in tests, whatever else is installed.
-os.environ["PISA_PLUGINS"] = "torchvision_video,transformer_aggregator"
+# Only the project's own plugin distributions load in tests, whatever else is installed,
+# plus the entry points named in PISA_TEST_PLUGINS (comma-separated): a plugin author runs
+# the generated component tests on their own plugin that way.
+_extra = [n.strip() for n in os.environ.get("PISA_TEST_PLUGINS", "").split(",") if n.strip()]
+os.environ["PISA_PLUGINS"] = ",".join(["torchvision_video", "transformer_aggregator"] + _extra)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 

@@ -1,5 +1,5 @@
-"""Shared pieces of the engine tests: the tiny config, a rendered synthetic data root, and
-reading weights out of a checkpoint."""
+"""Shared pieces of the engine tests: the tiny config and its command line, a rendered
+synthetic data root, and reading weights out of a checkpoint."""
 
 from __future__ import annotations
 
@@ -21,11 +21,17 @@ def render_tiny_dataset(out_dir: Path) -> Path:
     return out_dir
 
 
+def tiny_train_args(work_dir: Path, data_root: Path, *extra: str) -> list:
+    """``pisa train`` arguments for the tiny config, deterministic, into ``work_dir``."""
+    return ["train", str(TINY_CONFIG), "--work-dir", str(work_dir), "--data-root", str(data_root),
+            "--deterministic", *extra]
+
+
 def checkpoint_weights(path: Path) -> Dict[str, torch.Tensor]:
     """The model weights in a checkpoint, loaded through the allowlisted loader."""
-    from pisa.engine.checkpoint import load_from_local_allowlisted
+    from pisa.io.safe_load import load_checkpoint_file
 
-    return load_from_local_allowlisted(str(path), map_location="cpu")["state_dict"]
+    return load_checkpoint_file(str(path), map_location="cpu")["state_dict"]
 
 
 def assert_same_weights(a: Dict[str, torch.Tensor], b: Dict[str, torch.Tensor]) -> None:

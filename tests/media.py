@@ -7,7 +7,7 @@
 - :func:`make_wav`: the same audio as a wav file.
 - :func:`make_ucf101_tree`: a UCF101-layout folder (class folders of clips and the
   official split files) with a few classes that differ in motion.
-- :func:`make_synth_dataset`: a tiny rendered PISA-like dataset (:mod:`pisa.data.synth`).
+- :func:`make_synth_dataset`: a tiny rendered PISA-like dataset (:mod:`pisa.synth`).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pisa.data.media_io import write_video, write_wav
+from pisa.io.media import write_video, write_wav
 
 #: grey levels used for frame numbering: 24, 28, ..., 232 (53 distinct frames), far enough
 #: apart that H.264 at the default quality never confuses two neighbours
@@ -130,8 +130,8 @@ def make_ucf101_tree(root, groups: int = 3, clips_per_group: int = 1, frames: in
 def make_synth_dataset(out_dir, performances: int = 4, seconds: float = 6.0, seed: int = 0,
                        size: Tuple[int, int] = (96, 72), fps: float = 30.0):
     """Render a tiny synthetic PISA-like dataset into ``out_dir`` (see
-    :func:`pisa.data.synth.synthesize_dataset`); returns its performance-table rows."""
-    from pisa.data.synth import SynthSettings, synthesize_dataset
+    :func:`pisa.synth.synthesize_dataset`); returns its performance-table rows."""
+    from pisa.synth.render import SynthSettings, synthesize_dataset
 
     settings = SynthSettings(performances=performances, seed=seed, width=size[0], height=size[1],
                              seconds=seconds, fps=fps, sample_rate=16000)

@@ -11,10 +11,10 @@ import pytest
 
 from media import make_video, make_wav  # noqa: E402
 
-from pisa.data.base import BadSampleWarning  # noqa: E402
-from pisa.data.media_io import write_wav  # noqa: E402
+from pisa.data.bad_samples import BadSampleWarning  # noqa: E402
+from pisa.io.media import write_wav  # noqa: E402
 from pisa.data.pisa_dataset import read_performance_table  # noqa: E402
-from pisa.data.safe_pickle import UnsafePickleError, load_pickle  # noqa: E402
+from pisa.io.safe_load import UnsafePickleError, load_pickle  # noqa: E402
 from pisa.registry import DATASETS  # noqa: E402
 
 HEADER = "id,split,video,audio,target,frame_start,frame_end,crop_x1,crop_y1,crop_x2,crop_y2\n"
@@ -78,7 +78,7 @@ def test_audio_problems(media):
 
 
 def test_nan_audio_is_refused():
-    from pisa.data.audio import check_audio
+    from pisa.io.media import check_audio
 
     with pytest.raises(ValueError, match="x.wav: the audio holds NaN"):
         check_audio(np.array([0.1, np.nan], np.float32), "x.wav")

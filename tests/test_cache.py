@@ -12,7 +12,8 @@ import pytest
 
 from pisa.cli import main
 from pisa.data import cache as cache_lib
-from pisa.data.media_io import write_video
+from pisa.io import media as media_lib
+from pisa.io.media import write_video
 from pisa.registry import DATASETS
 
 FPS, SR = 25.0, 16000
@@ -123,7 +124,7 @@ def test_a_changed_source_or_setting_is_not_read_from_the_cache(dataset_dir):
 def test_an_interrupted_prepare_leaves_no_entry(dataset_dir, monkeypatch):
     ds = dataset(dataset_dir, "train", cache=False)
     size, sample_rate = ds.cache_settings()
-    real = cache_lib.crop_resize
+    real = media_lib.crop_resize
     calls = []
 
     def fail_on_second_chunk(*args, **kwargs):
@@ -132,12 +133,12 @@ def test_an_interrupted_prepare_leaves_no_entry(dataset_dir, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cache_lib, "crop_resize", fail_on_second_chunk)
+    monkeypatch.setattr(media_lib, "crop_resize", fail_on_second_chunk)
     cache = dataset_dir / "partial"
     with pytest.raises(KeyboardInterrupt):
         cache_lib.prepare_entry(ds.performances[0], cache, size, sample_rate, chunk=16)
     assert list(cache.iterdir()) == []  # no half-written entry, not even a temporary one
-    monkeypatch.setattr(cache_lib, "crop_resize", real)
+    monkeypatch.setattr(media_lib, "crop_resize", real)
     entry = cache_lib.prepare_entry(ds.performances[0], cache, size, sample_rate, chunk=16)
     assert entry.is_dir() and [p.name for p in cache.iterdir()] == [entry.name]
     meta = cache_lib.read_meta(entry)
@@ -154,7 +155,7 @@ def test_prepare_reports_a_config_without_cache_dir(tmp_path, capsys):
 def test_frames_layout_cache_equals_decoding(tmp_path, monkeypatch):
     import cv2
 
-    from pisa.data.media_io import write_wav
+    from pisa.io.media import write_wav
 
     frames = noisy_video(30, 7)
     folder = tmp_path / "frames" / "4"
@@ -181,3 +182,13 @@ def test_frames_layout_cache_equals_decoding(tmp_path, monkeypatch):
         got = cached[i]
         assert bool((got["inputs"]["video"] == want["inputs"]["video"]).all())
         np.testing.assert_array_equal(got["inputs"]["audio"].numpy(), want["inputs"]["audio"].numpy())
+
+
+def test_prepare_takes_cfg_options_like_every_command(dataset_dir, capsys):
+    # the same --cfg-options as train/test: here the train dataset's cache goes elsewhere
+    elsewhere = dataset_dir / "elsewhere"
+    assert main(["prepare", str(dataset_dir / "cfg.py"), "--data-root", str(dataset_dir / "media"),
+                 "--cfg-options", f"train_dataloader.dataset.cache_dir={elsewhere}"]) == 0
+    assert len(list(elsewhere.iterdir())) == 1 and len(list((dataset_dir / "cache").iterdir())) == 1
+    assert main(["prepare", str(dataset_dir / "cfg.py"), "--cfg-options", "train_dataloader=3"]) == 2
+    assert "train_dataloader" in capsys.readouterr().err

@@ -11,7 +11,7 @@ import pytest
 from engine_helpers import REPO, render_tiny_dataset
 from pisa.registry import DATASETS, METRICS, MODELS
 
-from pisa.engine.runner import load_config
+from pisa.engine.config import load_config
 
 CONFIG_DIR = REPO / "configs"
 CONFIGS = sorted(
@@ -204,3 +204,14 @@ def test_a_dataloader_without_collate_fn_is_refused_naming_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"no_collate\.py: val_dataloader\.collate_fn: missing; "
                                           r".*collate_fn=dict\(type='default_collate'\)"):
         build_run_config(config, RunOptions(work_dir=str(tmp_path)))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_every_config_lists_the_hooks_a_run_relies_on(config):
+    # nothing is added behind a config's back: crash-safe checkpoints, exact resume and
+    # the bad-sample report come from the hooks it lists
+    from pisa.engine.config import load_config
+
+    cfg = load_config(config)
+    assert cfg.default_hooks.checkpoint.type == "AtomicCheckpointHook"
+    assert {"EpochSeedHook", "BadSampleHook"} <= {h["type"] for h in cfg.custom_hooks}

@@ -5,7 +5,6 @@ import json
 import pickle
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from media import frame_index_of, make_video  # noqa: E402

@@ -9,10 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pisa.data.media_io import write_video, write_wav
-from pisa.data.safe_pickle import load_pickle
-from pisa.data.pisa_dataset import (assign_splits, build_released_annotations,
-                                    read_performance_table, write_released_annotations)
+from pisa.io.media import write_video, write_wav
+from pisa.io.safe_load import load_pickle
+from pisa.data.pisa_dataset import (assign_splits, read_performance_table, write_released_annotations)
 from pisa.registry import DATASETS
 
 TABLE_COLUMNS = ["id", "split", "fps", "frame_start", "frame_end", "player_level", "song_level",

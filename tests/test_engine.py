@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import TINY_CONFIG, assert_same_weights, checkpoint_weights, render_tiny_dataset
+from engine_helpers import (TINY_CONFIG, assert_same_weights, checkpoint_weights, render_tiny_dataset,
+                            tiny_train_args)
 
 from pisa.cli import main
 
@@ -20,23 +21,10 @@ def data_root(tmp_path_factory) -> Path:
     return render_tiny_dataset(tmp_path_factory.mktemp("synth"))
 
 
-def _train_args(work_dir: Path, data_root: Path, *extra: str) -> list:
-    return [
-        "train",
-        str(TINY_CONFIG),
-        "--work-dir",
-        str(work_dir),
-        "--data-root",
-        str(data_root),
-        "--deterministic",
-        *extra,
-    ]
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, data_root) -> Path:
     work_dir = tmp_path_factory.mktemp("run")
-    assert main(_train_args(work_dir, data_root, "--seed", "5")) == 0
+    assert main(tiny_train_args(work_dir, data_root, "--seed", "5")) == 0
     return work_dir
 
 
@@ -75,7 +63,7 @@ def test_pisa_test_reproduces_the_metrics_training_reported(trained, data_root, 
 
 
 def test_same_seed_and_deterministic_flag_give_identical_runs(trained, data_root, tmp_path):
-    assert main(_train_args(tmp_path, data_root, "--seed", "5")) == 0
+    assert main(tiny_train_args(tmp_path, data_root, "--seed", "5")) == 0
     first = json.loads((trained / "results.json").read_text())
     second = json.loads((tmp_path / "results.json").read_text())
     assert first["val_metrics"] == second["val_metrics"]
@@ -87,7 +75,7 @@ def test_same_seed_and_deterministic_flag_give_identical_runs(trained, data_root
 
 @pytest.mark.slow
 def test_seeds_run_once_each_and_summarise_mean_and_std(data_root, tmp_path, capsys):
-    args = _train_args(
+    args = tiny_train_args(
         tmp_path, data_root, "--seeds", "0", "1", "2", "--cfg-options", "train_cfg.max_epochs=1"
     )
     assert main(args) == 0
@@ -112,7 +100,7 @@ def test_seeds_run_once_each_and_summarise_mean_and_std(data_root, tmp_path, cap
 def test_select_on_test_is_named_in_results(data_root, tmp_path):
     assert (
         main(
-            _train_args(
+            tiny_train_args(
                 tmp_path, data_root, "--select-on-test", "--cfg-options", "train_cfg.max_epochs=1"
             )
         )
@@ -167,7 +155,7 @@ def test_select_on_test_is_named_in_results(data_root, tmp_path):
 def test_bad_config_values_are_reported_by_key(option, key, data_root, tmp_path, capsys):
     if "AmpOptimWrapper" in option and torch.cuda.is_available():
         pytest.skip("AmpOptimWrapper is valid where a GPU is present")
-    code = main(_train_args(tmp_path, data_root, "--cfg-options", option))
+    code = main(tiny_train_args(tmp_path, data_root, "--cfg-options", option))
     err = capsys.readouterr().err
     assert code == 2
     assert key in err
@@ -189,7 +177,7 @@ def test_absolute_data_root_in_a_config_file_is_refused(tmp_path, capsys):
 def test_missing_data_root_and_missing_launcher_environment_are_named(
     tmp_path, capsys, monkeypatch
 ):
-    assert main(_train_args(tmp_path, tmp_path / "nowhere")) == 2
+    assert main(tiny_train_args(tmp_path, tmp_path / "nowhere")) == 2
     assert (
         f"data root {tmp_path / 'nowhere'} (from --data-root) is not a folder"
         in capsys.readouterr().err
@@ -197,7 +185,7 @@ def test_missing_data_root_and_missing_launcher_environment_are_named(
     for var in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
         monkeypatch.delenv(var, raising=False)
     if not torch.cuda.is_available():
-        assert main(_train_args(tmp_path, tmp_path, "--launcher", "pytorch")) == 2
+        assert main(tiny_train_args(tmp_path, tmp_path, "--launcher", "pytorch")) == 2
         assert "RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT are not set" in capsys.readouterr().err
 
 
@@ -271,7 +259,7 @@ def test_fast_paths_build_and_train(data_root, tmp_path):
 
 def test_autocast_wrapper_rejects_float16(data_root, tmp_path, capsys):
     code = main(
-        _train_args(
+        tiny_train_args(
             tmp_path,
             data_root,
             "--cfg-options",

@@ -1,48 +1,41 @@
 """Every registered backbone, aggregator, fusion, head and loss (plugins included) is
-built from a tiny config, run forward and backward with its kind's documented shapes,
-and must send gradients to every parameter.
+built from the ``example`` it declares (see :mod:`pisa.registry`), run forward and
+backward with its kind's documented shapes, and must send gradients to every parameter.
 
-A newly registered name without an entry in the tables below fails ``test_*_has_config``:
-add its tiny kwargs there."""
+The tests are generated from the registrations, so a plugin's component is tested here
+as soon as it is installed and admitted by ``PISA_PLUGINS``: nothing in this file names
+it. A component without a well-formed ``example`` fails ``test_component_declares_an_example``
+(and its behavioural tests) with a message that names it."""
 from __future__ import annotations
 
 import pytest
 import torch
 
 from pisa.plugins import registrations
-from pisa.registry import AGGREGATORS, BACKBONES, FUSIONS, HEADS, LOSSES
+from pisa.registry import (AGGREGATORS, BACKBONES, EXAMPLE_KEYS, FUSIONS, HEADS, LOSSES,
+                           component_example)
 
-#: backbone name -> (tiny kwargs, input shape)
-BACKBONE_CASES = {
-    "C3D": (dict(widths=(4, 8, 8, 8, 8), feature_dim=32, clip_len=16, size=32), (2, 3, 16, 32, 32)),
-    "AudioResNet18": ({}, (2, 1, 32, 32)),
-    "TorchvisionVideoResNet": (dict(arch="mc3_18"), (2, 3, 4, 32, 32)),
-    "TorchvisionR3D18": ({}, (2, 3, 4, 32, 32)),
-    "TorchvisionMC318": ({}, (2, 3, 4, 32, 32)),
-    "TorchvisionR2Plus1D18": ({}, (2, 3, 4, 32, 32)),
-}
-#: aggregator name -> tiny kwargs (``in_features`` is added)
-AGGREGATOR_CASES = {
-    "AvgAggregator": {},
-    "MaxAggregator": {},
-    "AttentionPoolAggregator": dict(hidden=8),
-    "TransformerAggregator": dict(num_heads=4, num_layers=1),
-}
-#: fusion name -> tiny kwargs (``in_features=[6, 10]`` is added)
-FUSION_CASES = {"ConcatFusion": dict(detach=False)}
-#: head name -> tiny kwargs (``in_features`` is added)
-HEAD_CASES = {"LevelHead": dict(hidden=8, num_classes=5)}
-#: loss name -> tiny kwargs
-LOSS_CASES = {"CrossEntropyLoss": {}, "L1L2Loss": {}, "LabelDistributionLoss": dict(sigma=0.7)}
+#: kinds whose constructor gets ``in_features`` from the example's input, not its args
+TAKES_IN_FEATURES = ("aggregator", "fusion", "head")
+#: kind -> the ranks its ``input_shape`` may have (module docstring of pisa.registry)
+INPUT_RANKS = {"backbone": (4, 5), "aggregator": (3,), "head": (2,)}
 
-KIND_CASES = {
-    "backbone": BACKBONE_CASES, "aggregator": AGGREGATOR_CASES, "fusion": FUSION_CASES,
-    "head": HEAD_CASES, "loss": LOSS_CASES,
-}
+
+def _components(kind):
+    return [pytest.param(r, id=r.name) for r in registrations(kind)]
 
 
 def _names(kind):
     return [r.name for r in registrations(kind)]
+
+
+def _example(reg):
+    return component_example(reg.kind, reg.obj)
+
+
+def _is_shape(shape, ranks):
+    return (isinstance(shape, (tuple, list)) and len(shape) in ranks
+            and all(isinstance(d, int) and d > 0 for d in shape))
 
 
 def _assert_every_parameter_gets_gradient(module):
@@ -52,10 +45,27 @@ def _assert_every_parameter_gets_gradient(module):
     assert sum(float(p.grad.abs().sum()) for _, p in params) > 0 or not params
 
 
-@pytest.mark.parametrize("kind", sorted(KIND_CASES))
-def test_every_registered_component_has_a_tiny_config(kind):
-    missing = [n for n in _names(kind) if n not in KIND_CASES[kind]]
-    assert not missing, f"registered {kind}s without a tiny config in {__name__}: {missing}"
+@pytest.mark.parametrize("reg", [pytest.param(r, id=f"{kind}-{r.name}")
+                                 for kind in EXAMPLE_KEYS for r in registrations(kind)])
+def test_component_declares_an_example(reg):
+    example = _example(reg)  # raises, naming the component, when it is missing a key
+    label = f"{reg.kind} {reg.name} ({reg.source})"
+    args = example["args"]
+    assert isinstance(args, dict), f"{label}: example args must be a dict, got {type(args).__name__}"
+    if reg.kind in TAKES_IN_FEATURES:
+        assert "in_features" not in args, f"{label}: example args must not set in_features (the test adds it)"
+    if reg.kind in INPUT_RANKS:
+        shape = example["input_shape"]
+        assert _is_shape(shape, INPUT_RANKS[reg.kind]), (
+            f"{label}: example input_shape must be positive ints of rank "
+            f"{' or '.join(map(str, INPUT_RANKS[reg.kind]))}, got {shape!r}")
+        if reg.kind == "backbone" and len(shape) == 4:
+            assert shape[1] == 1, f"{label}: a 4-d backbone input is a mel image (N, 1, F, W), got {shape!r}"
+    if reg.kind == "fusion":
+        shapes = example["input_shapes"]
+        assert isinstance(shapes, (tuple, list)) and shapes and all(_is_shape(s, (2,)) for s in shapes), (
+            f"{label}: example input_shapes must be a non-empty list of (B, D_i), got {shapes!r}")
+        assert len({s[0] for s in shapes}) == 1, f"{label}: example input_shapes differ in B: {shapes!r}"
 
 
 def test_plugin_components_are_among_those_tested():
@@ -63,55 +73,69 @@ def test_plugin_components_are_among_those_tested():
     assert "TransformerAggregator" in _names("aggregator")
 
 
-@pytest.mark.parametrize("name", _names("backbone"))
-def test_backbone_forward_backward(name):
-    kwargs, shape = BACKBONE_CASES[name]
+@pytest.mark.parametrize("reg", _components("backbone"))
+def test_backbone_forward_backward(reg):
+    example = _example(reg)
+    shape = tuple(example["input_shape"])
     torch.manual_seed(0)
-    backbone = BACKBONES.build(dict(type=name, **kwargs))
+    backbone = BACKBONES.build(dict(type=reg.name, **example["args"]))
     out = backbone(torch.randn(shape))
     assert out.shape == (shape[0], backbone.out_features)
     out.square().mean().backward()
     _assert_every_parameter_gets_gradient(backbone)
 
 
-@pytest.mark.parametrize("name", _names("aggregator"))
-def test_aggregator_forward_backward(name):
+@pytest.mark.parametrize("reg", _components("aggregator"))
+def test_aggregator_forward_backward(reg):
+    example = _example(reg)
+    shape = tuple(example["input_shape"])
+    dim = shape[-1]
     torch.manual_seed(0)
-    agg = AGGREGATORS.build(dict(type=name, in_features=16, **AGGREGATOR_CASES[name]))
-    feats = torch.randn(2, 3, 16, requires_grad=True)
+    agg = AGGREGATORS.build(dict(type=reg.name, in_features=dim, **example["args"]))
+    feats = torch.randn(shape, requires_grad=True)
     out = agg(feats)
-    assert out.shape == (2, agg.out_features)
+    assert out.shape == (shape[0], agg.out_features)
     out.square().mean().backward()
     assert feats.grad is not None and feats.grad.abs().sum() > 0
     _assert_every_parameter_gets_gradient(agg)
-    with pytest.raises(ValueError, match=r"\(B, K, 16\)"):
-        agg(torch.randn(2, 3, 15))
+    with pytest.raises(ValueError, match=rf"\(B, K, {dim}\)"):
+        agg(torch.randn(*shape[:-1], dim - 1))
 
 
-@pytest.mark.parametrize("name", _names("fusion"))
-def test_fusion_forward_backward(name):
-    fusion = FUSIONS.build(dict(type=name, in_features=[6, 10], **FUSION_CASES[name]))
-    feats = [torch.randn(2, 6, requires_grad=True), torch.randn(2, 10, requires_grad=True)]
+@pytest.mark.parametrize("reg", _components("fusion"))
+def test_fusion_forward_backward(reg):
+    example = _example(reg)
+    shapes = [tuple(s) for s in example["input_shapes"]]
+    torch.manual_seed(0)
+    fusion = FUSIONS.build(dict(type=reg.name, in_features=[s[-1] for s in shapes], **example["args"]))
+    feats = [torch.randn(s, requires_grad=True) for s in shapes]
     out = fusion(feats)
-    assert out.shape == (2, fusion.out_features)
+    assert out.shape == (shapes[0][0], fusion.out_features)
     out.square().mean().backward()
     assert all(f.grad is not None and f.grad.abs().sum() > 0 for f in feats)
     _assert_every_parameter_gets_gradient(fusion)
 
 
-@pytest.mark.parametrize("name", _names("head"))
-def test_head_forward_backward(name):
-    head = HEADS.build(dict(type=name, in_features=16, **HEAD_CASES[name]))
-    out = head(torch.randn(3, 16))
+@pytest.mark.parametrize("reg", _components("head"))
+def test_head_forward_backward(reg):
+    example = _example(reg)
+    shape = tuple(example["input_shape"])
+    torch.manual_seed(0)
+    head = HEADS.build(dict(type=reg.name, in_features=shape[-1], **example["args"]))
+    out = head(torch.randn(shape))
     assert set(out) == {"cls", "reg"}
-    assert out["cls"].shape == (3, HEAD_CASES[name]["num_classes"]) and out["reg"].shape == (3,)
+    num_classes = example["args"].get("num_classes", getattr(head, "num_classes", None))
+    assert out["cls"].dim() == 2 and out["cls"].shape[0] == shape[0] and out["reg"].shape == (shape[0],)
+    if num_classes is not None:
+        assert out["cls"].shape[1] == num_classes
     (out["cls"].square().mean() + out["reg"].square().mean()).backward()
     _assert_every_parameter_gets_gradient(head)
 
 
-@pytest.mark.parametrize("name", _names("loss"))
-def test_loss_is_a_differentiable_scalar(name):
-    loss = LOSSES.build(dict(type=name, **LOSS_CASES[name]))
+@pytest.mark.parametrize("reg", _components("loss"))
+def test_loss_is_a_differentiable_scalar(reg):
+    example = _example(reg)
+    loss = LOSSES.build(dict(type=reg.name, **example["args"]))
     torch.manual_seed(0)
     head_out = {"cls": torch.randn(4, 5, requires_grad=True), "reg": torch.randn(4, requires_grad=True)}
     targets = {"label": torch.tensor([0, 4, 2, -1]), "score": torch.tensor([0.0, 4.0, 2.0, 1.0])}
@@ -119,6 +143,6 @@ def test_loss_is_a_differentiable_scalar(name):
     assert value.dim() == 0 and torch.isfinite(value) and value > 0
     value.backward()
     reached = [k for k, v in head_out.items() if v.grad is not None and v.grad.abs().sum() > 0]
-    assert reached, f"{name}: no gradient reached the head output"
+    assert reached, f"{reg.name}: no gradient reached the head output"
     if getattr(loss, "requires", None) == "cls":  # the sample labelled -1 is ignored
         assert reached == ["cls"] and torch.all(head_out["cls"].grad[3] == 0)

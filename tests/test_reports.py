@@ -1,5 +1,5 @@
-"""Reports: PNG images of the set size, the metrics table, atomic results.json, and the
-report hook inside a real mmengine Runner."""
+"""Reports: PNG images of the set size, the metrics table, and the report hook inside a
+real mmengine Runner."""
 from __future__ import annotations
 
 import json
@@ -9,13 +9,11 @@ import numpy as np
 import pytest
 from matplotlib import image as mpimg
 
-from pisa.evaluation import reports
 from pisa.evaluation.reports import (
     format_metrics_table,
     plot_confusion_matrix,
     plot_training_curves,
     read_scalar_log,
-    write_results_json,
 )
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -91,43 +89,6 @@ def test_metrics_table_lists_scalars_and_confusion_with_levels_1_to_10():
     assert "| true \\ pred | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 |" in lines
     assert "| 1 | 3 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |" in lines
     assert "| 5 | 0 | 0 | 0 | 0 | 0 | 7 | 0 | 0 | 0 | 0 |" in lines
-
-
-def test_results_json_is_strict_json_with_numpy_values(tmp_path):
-    out = write_results_json(tmp_path / "results.json", {
-        "metrics": {"accuracy": np.float32(0.5), "spearman": float("nan")},
-        "confusion_matrix": np.eye(2, dtype=np.int64),
-    })
-    data = json.loads(out.read_text())
-    assert data == {"metrics": {"accuracy": 0.5, "spearman": None}, "confusion_matrix": [[1, 0], [0, 1]]}
-
-
-def test_results_json_failed_write_leaves_previous_file_whole(tmp_path, monkeypatch):
-    path = tmp_path / "results.json"
-    write_results_json(path, {"metrics": {"accuracy": 0.1}})
-    before = path.read_text()
-
-    real_write_text = Path.write_text
-
-    def half_then_fail(self, text, *args, **kwargs):
-        real_write_text(self, text[: len(text) // 2], *args, **kwargs)
-        raise OSError("disk full")
-
-    monkeypatch.setattr(Path, "write_text", half_then_fail)
-    with pytest.raises(OSError, match="disk full"):
-        write_results_json(path, {"metrics": {"accuracy": 0.9, "mae": 0.1}})
-    monkeypatch.undo()
-    assert path.read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
-
-
-def test_failed_first_write_leaves_no_file(tmp_path):
-    path = tmp_path / "results.json"
-    with pytest.raises(ValueError):
-        with reports.atomic_output(path) as tmp:
-            tmp.write_bytes(b'{"metrics": ')
-            raise ValueError("interrupted")
-    assert list(tmp_path.iterdir()) == []
 
 
 class PackedSamples:

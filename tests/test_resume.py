@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import TINY_CONFIG, assert_same_weights, checkpoint_weights, render_tiny_dataset
+from engine_helpers import (TINY_CONFIG, assert_same_weights, checkpoint_weights, render_tiny_dataset,
+                            tiny_train_args)
 
-from pisa.engine.checkpoint import (
-    SAFE_GLOBALS,
-    AtomicLocalBackend,
+from pisa.engine.checkpoint import find_last_complete_checkpoint, is_complete_checkpoint
+from pisa.io.atomic import AtomicLocalBackend
+from pisa.io.safe_load import (
+    CHECKPOINT_SAFE_GLOBALS,
     CheckpointRefusedError,
-    find_last_complete_checkpoint,
     install_checkpoint_safety,
-    is_complete_checkpoint,
-    load_from_local_allowlisted,
+    load_checkpoint_file,
 )
 from pisa.engine.runner import RunOptions, train
 
@@ -72,27 +72,12 @@ def test_every_global_in_a_training_checkpoint_is_allowlisted(reference):
     for path in reference.glob("*.pth"):
         unsafe = set(get_unsafe_globals_in_checkpoint(str(path)))
         assert unsafe <= allowed, f"{path.name}: {sorted(unsafe - allowed)}"
-        assert load_from_local_allowlisted(str(path))["meta"]["seed"] == 3
+        assert load_checkpoint_file(str(path))["meta"]["seed"] == 3
 
 
 def _spawn_training(work_dir: Path, data_root: Path, *extra: str) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "pisa.cli",
-        "train",
-        str(TINY_CONFIG),
-        "--work-dir",
-        str(work_dir),
-        "--data-root",
-        str(data_root),
-        "--seed",
-        "3",
-        "--deterministic",
-        "--cfg-options",
-        f"train_cfg.max_epochs={EPOCHS}",
-        *extra,
-    ]
+    cmd = [sys.executable, "-m", "pisa.cli", *tiny_train_args(
+        work_dir, data_root, "--seed", "3", "--cfg-options", f"train_cfg.max_epochs={EPOCHS}", *extra)]
     # same thread count as this process: CPU kernels reduce in thread-dependent order
     env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -127,7 +112,7 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_weights(tmp_path, data_roo
 
 _WRITER = """
 import sys
-from pisa.engine.checkpoint import AtomicLocalBackend
+from pisa.io.atomic import AtomicLocalBackend
 payload = bytes([7]) * (200 * 1024 * 1024)
 AtomicLocalBackend().put(payload, sys.argv[1])
 """
@@ -145,17 +130,17 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_checkpoint(tmp_pat
 
     proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)])
     deadline = time.time() + 60
-    while not list(tmp_path.glob(".epoch_2.pth.*.part")) and time.time() < deadline:
+    while not list(tmp_path.glob(".epoch_2.pth.*.part*")) and time.time() < deadline:
         assert proc.poll() is None, "the write finished before it could be interrupted"
         time.sleep(0.001)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     # the half-written temporary file is left behind, but the checkpoint is untouched
-    assert list(tmp_path.glob(".epoch_2.pth.*.part"))
+    assert list(tmp_path.glob(".epoch_2.pth.*.part*"))
     assert target.read_bytes() == original
     assert find_last_complete_checkpoint(tmp_path) == str(target)
     assert torch.equal(
-        load_from_local_allowlisted(str(target))["state_dict"]["w"], torch.arange(10.0)
+        load_checkpoint_file(str(target))["state_dict"]["w"], torch.arange(10.0)
     )
 
 
@@ -166,7 +151,7 @@ def test_truncated_checkpoint_is_skipped_when_resuming(tmp_path):
     (tmp_path / "last_checkpoint").write_text(str(tmp_path / "epoch_2.pth"))
     assert find_last_complete_checkpoint(tmp_path) == str(tmp_path / "epoch_1.pth")
     with pytest.raises(ValueError, match="epoch_2.pth is truncated or corrupt"):
-        load_from_local_allowlisted(str(tmp_path / "epoch_2.pth"))
+        load_checkpoint_file(str(tmp_path / "epoch_2.pth"))
 
 
 class _Payload:
@@ -186,7 +171,7 @@ def test_malicious_checkpoint_is_refused_and_its_payload_does_not_run(tmp_path):
     marker = tmp_path / "payload_ran"
     evil = _malicious_checkpoint(tmp_path / "epoch_1.pth", marker)
     with pytest.raises(CheckpointRefusedError) as err:
-        load_from_local_allowlisted(str(evil))
+        load_checkpoint_file(str(evil))
     assert "system" in str(err.value) and str(evil) in str(err.value)
     assert not marker.exists()
 
@@ -201,8 +186,8 @@ def test_getattr_in_a_checkpoint_reaches_only_history_buffer_methods(tmp_path):
     path = tmp_path / "lookup.pth"
     torch.save({"meta": _Lookup()}, path)
     with pytest.raises(CheckpointRefusedError, match="__init__"):
-        load_from_local_allowlisted(str(path))
-    assert HistoryBuffer in SAFE_GLOBALS
+        load_checkpoint_file(str(path))
+    assert HistoryBuffer in CHECKPOINT_SAFE_GLOBALS
 
 
 @pytest.mark.slow

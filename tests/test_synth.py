@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pisa.data import synth
-from pisa.data.synth import SynthSettings, plan_performances, render_audio, render_frames
+from pisa.synth import render as synth
+from pisa.synth.render import SynthSettings, plan_performances, render_audio, render_frames
 from pisa.resources import resource_path
 
 from media import make_synth_dataset
@@ -157,7 +157,7 @@ def test_tables_have_the_pisa_and_generic_columns(dataset):
 
 
 def test_released_style_pickles_hold_160_frame_samples(dataset):
-    from pisa.data.safe_pickle import load_pickle
+    from pisa.io.safe_load import load_pickle
 
     out, table = dataset
     per_perf = {int(r["id"]): int((float(r["frame_end"]) - float(r["frame_start"])) // 160) for r in table}

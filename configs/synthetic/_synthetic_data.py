@@ -6,18 +6,20 @@
 data_root = '{{$PISA_DATA_ROOT:data/synthetic}}'
 clip_len = 8
 num_clips = 4
-frame_size = (56, 56)
+frame_side = 56
+frame_size = (frame_side, frame_side)
 mel_size = (64, 64)
 sample_rate = 16000
 modalities = ('video', 'audio')
 
-pipeline = [
+test_pipeline = [
     dict(type='DecodeFrames'),
     dict(type='CropResize', size=frame_size),
     dict(type='LoadAudio', sample_rate=sample_rate),
     dict(type='MelSpectrogram', size=mel_size),
     dict(type='PackAQAInputs', modalities=modalities),
 ]
+train_pipeline = test_pipeline[:2] + [dict(type='RandomFlip', prob=0.5)] + test_pipeline[2:]
 dataset = dict(
     type='PISADataset',
     data_root=data_root + '/videos',
@@ -29,19 +31,16 @@ dataset = dict(
     val_performances=0.25,
     sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len),
     modalities=modalities,
-    pipeline=pipeline)
+    pipeline=test_pipeline)
 
 train_dataloader = dict(
     batch_size=4, num_workers=0, collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(dataset, split='train'))
-val_dataloader = dict(
-    batch_size=4, num_workers=0, collate_fn=dict(type='default_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(dataset, split='val', test_mode=True))
+    dataset=dict(dataset, split='train', pipeline=train_pipeline))
 test_dataloader = dict(
     batch_size=4, num_workers=0, collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(dataset, split='test', test_mode=True))
+val_dataloader = dict(test_dataloader, dataset=dict(dataset, split='val', test_mode=True))
 val_evaluator = dict(type='LevelMetrics', num_classes=10)
 test_evaluator = dict(type='LevelMetrics', num_classes=10)

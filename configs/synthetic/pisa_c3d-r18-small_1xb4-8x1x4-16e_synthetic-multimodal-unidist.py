@@ -16,35 +16,22 @@ _base_ = [
     '../_base_/schedules/adam_1e-4_100e.py',
     '../_base_/default_runtime.py',
 ]
-clip_len = 8
-num_clips = 4
-frame_size = (56, 56)
-mel_size = (64, 64)
-sample_rate = 16000
-modalities = ('video', 'audio')
-test_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=frame_size),
-    dict(type='LoadAudio', sample_rate=sample_rate),
-    dict(type='MelSpectrogram', size=mel_size),
-    dict(type='PackAQAInputs', modalities=modalities),
-]
-train_pipeline = test_pipeline[:2] + [dict(type='RandomFlip', prob=0.5)] + test_pipeline[2:]
+num_clips, clip_len = {{_base_.num_clips}}, {{_base_.clip_len}}
 _cache = '{{$PISA_CACHE_DIR:-}}'
 _dataset = dict(
     split_mode='released', test_fraction=None, val_performances=0.15,
     cache_dir=None if _cache == '-' else _cache,
     sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len))
 train_dataloader = dict(dataset=dict(
-    _dataset, pipeline=train_pipeline,
+    _dataset,
     sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3)))
-val_dataloader = dict(dataset=dict(_dataset, pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(_dataset, pipeline=test_pipeline))
+val_dataloader = dict(dataset=_dataset)
+test_dataloader = dict(dataset=_dataset)
 model = dict(
-    video_backbone=dict(widths=(16, 32, 64), feature_dim=256, clip_len=clip_len, size=frame_size[0]),
+    video_backbone=dict(widths=(16, 32, 64), feature_dim=256, clip_len=clip_len, size={{_base_.frame_side}}),
     audio_backbone=dict(width=16))
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 train_cfg = dict(max_epochs=16)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=16, eta_min=1e-5, by_epoch=True)]
 default_hooks = dict(logger=dict(interval=10))
-custom_hooks = [dict(type='EpochSeedHook'), dict(type='AQAReportHook')]
+custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='AQAReportHook')]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pisa.commands import add_config_arguments
+from pisa.commands import add_config_arguments, load_config_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,8 +12,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisa.engine.runner import load_config, resolve_data_root
-
-    cfg = load_config(args.config, dict(args.cfg_options or {}), resolve_data_root(args.data_root))
-    print(cfg.pretty_text)
+    print(load_config_from_args(args).pretty_text)
     return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from pisa.errors import CLIError
+from pisa.commands import CLIError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,14 +1,14 @@
-"""``pisa predict CONFIG CKPT MEDIA... [--json] [--crop x1,y1,x2,y2] [--out DIR]``: the
-level of whole recordings, with a per-segment timeline."""
+"""``pisa predict CONFIG CKPT MEDIA... [--cfg-options K=V ...] [--data-root DIR] [--json]
+[--crop x1,y1,x2,y2] [--out DIR]``: the level of whole recordings, as ``pisa test`` would
+score them, with a per-segment timeline (:mod:`pisa.apis.inference`)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from pisa.errors import CLIError
+from pisa.commands import CLIError, add_config_arguments
 
 
 def parse_crop(text: Optional[str]) -> Optional[Tuple[float, float, float, float]]:
@@ -26,40 +26,44 @@ def parse_crop(text: Optional[str]) -> Optional[Tuple[float, float, float, float
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="the model's config file")
+    add_config_arguments(parser)
     parser.add_argument("checkpoint", help="trained weights (.pth)")
     parser.add_argument("media", nargs="+", help="recordings: video files with their audio track")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--json", action="store_true", help="print JSON (only JSON) on stdout")
     parser.add_argument("--crop", metavar="x1,y1,x2,y2", help="crop box in source pixels")
     parser.add_argument("--out", metavar="DIR",
                         help="write <name>_timeline.png and <name>_prediction.json here")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    parser.add_argument("--batch-size", type=int, default=2, help="segments per forward pass")
+    parser.add_argument("--batch-size", type=int, default=2, help="samples per forward pass")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisa.evaluation.predict import RecordingPredictor, format_prediction, plot_timeline
-    from pisa.evaluation.reports import to_jsonable, write_results_json
+    from pisa.apis import init_assessor
+    from pisa.evaluation.assessment import format_prediction, plot_timeline
+    from pisa.io.atomic import dumps_json, to_jsonable, write_json
 
     crop = parse_crop(args.crop)
+    if args.batch_size < 1:
+        raise CLIError(f"--batch-size must be >= 1, got {args.batch_size}")
     missing = [m for m in args.media if not Path(m).is_file()]
     if missing:
         raise CLIError(f"recording not found: {', '.join(missing)}")
-    predictor = RecordingPredictor(args.config, args.checkpoint, device=args.device,
-                                   batch_size=args.batch_size)
+    assessor = init_assessor(args.config, args.checkpoint, device=args.device,
+                             cfg_options=dict(args.cfg_options or {}), data_root=args.data_root,
+                             batch_size=args.batch_size)
     results: List[dict] = []
     for media in args.media:
-        pred = predictor.predict(media, crop=crop, progress=not args.no_progress)
+        pred = assessor.assess(media, crop=crop, progress=not args.no_progress)
         results.append(pred.to_dict())
         if args.out:
             stem = Path(media).stem
             plot_timeline(pred, Path(args.out) / f"{stem}_timeline.png")
-            write_results_json(Path(args.out) / f"{stem}_prediction.json", pred.to_dict())
+            write_json(Path(args.out) / f"{stem}_prediction.json", pred.to_dict())
         if not args.json:
-            print(format_prediction(pred))
+            print(format_prediction(pred), flush=True)
     if args.json:
-        json.dump({"config": str(args.config), "checkpoint": str(args.checkpoint),
-                   "recordings": to_jsonable(results)}, sys.stdout, indent=2, allow_nan=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(dumps_json({
+            "config": str(args.config), "checkpoint": str(args.checkpoint),
+            "recordings": to_jsonable(results)}) + "\n")
     return 0

@@ -1,5 +1,5 @@
 """``pisa synth --out DIR``: render a synthetic PISA-like dataset of piano performances
-(see :mod:`pisa.data.synth` for what is drawn and the files written)."""
+(see :mod:`pisa.synth` for what is drawn and the files written)."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Tuple
 
-from pisa.errors import CLIError
+from pisa.commands import CLIError
 
 
 def _size(text: str) -> Tuple[int, int]:
@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisa.data.synth import SynthSettings, synthesize_dataset
+    from pisa.synth.render import SynthSettings, synthesize_dataset
 
     out = Path(args.out)
     if (out / "performances.csv").exists() and not args.overwrite:

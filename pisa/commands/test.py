@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import argparse
 
-from pisa.commands import add_config_arguments
+from pisa.commands import add_config_arguments, add_run_arguments, run_distributed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument("checkpoint", help="checkpoint file (.pth)")
-    parser.add_argument("--work-dir", help="output folder (default work_dirs/<config stem>)")
-    parser.add_argument("--launcher", choices=["none", "pytorch"], default="none")
+    add_run_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisa.engine.runner import close_distributed
-
-    try:
-        return _run(args)
-    finally:
-        close_distributed()
+    return run_distributed(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:
     from mmengine.dist import is_main_process
 
-    from pisa.engine.runner import RunOptions, format_metrics, test
+    from pisa.engine.runner import RunOptions, test
+    from pisa.evaluation.reports import format_metrics
 
     opts = RunOptions(work_dir=args.work_dir, data_root=args.data_root, launcher=args.launcher,
                       cfg_options=dict(args.cfg_options or {}))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from pisa.commands import add_config_arguments
+from pisa.commands import CLIError, add_config_arguments, add_run_arguments, run_distributed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
-    parser.add_argument("--work-dir", help="output folder (default work_dirs/<config stem>)")
+    add_run_arguments(parser)
     parser.add_argument(
         "--resume",
         nargs="?",
@@ -29,12 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="train once per seed in <work-dir>/seed<N>; report mean and std",
     )
     parser.add_argument(
-        "--launcher",
-        choices=["none", "pytorch"],
-        default="none",
-        help="'pytorch' under torchrun: DDP (nccl on GPU, gloo on CPU)",
-    )
-    parser.add_argument(
         "--deterministic",
         action="store_true",
         help="deterministic algorithms (randomness.deterministic=True)",
@@ -48,24 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisa.engine.runner import close_distributed
-
-    try:
-        return _run(args)
-    finally:
-        close_distributed()
+    return run_distributed(_run, args)
 
 
 def _run(args: argparse.Namespace) -> int:
     from mmengine.dist import is_main_process
 
-    from pisa.engine.runner import (
-        RunOptions,
-        format_metrics,
-        format_seed_table,
-        train,
-        train_seeds,
-    )
+    from pisa.engine.runner import RunOptions, train, train_seeds
+    from pisa.evaluation.reports import format_metrics, format_seed_table
 
     opts = RunOptions(
         work_dir=args.work_dir,
@@ -79,8 +63,6 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.seeds:
         if args.resume:
-            from pisa.errors import CLIError
-
             raise CLIError("--resume and --seeds cannot be combined; resume one seed's work dir")
         summary = train_seeds(args.config, opts, args.seeds)
         if is_main_process():

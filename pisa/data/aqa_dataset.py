@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from pisa.data.base import AQABaseDataset
-from pisa.jsonlines import iter_json_objects
+from pisa.io.jsonlines import iter_json_objects
+from pisa.registry import component
 
 REQUIRED = ("id", "split", "video", "target")
 CROP = ("crop_x1", "crop_y1", "crop_x2", "crop_y2")
@@ -61,6 +62,7 @@ def _blank(value: Optional[str]) -> bool:
     return value is None or str(value).strip() == ""
 
 
+@component("dataset")
 class AQACSVDataset(AQABaseDataset):
     """Performances from a CSV / JSON-lines file (format in the module docstring).
 

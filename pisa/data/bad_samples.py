@@ -16,16 +16,19 @@ into one entry per bad sample with a ``count``.
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Dict, Iterable, List, Optional, Union
 
-from pisa.jsonlines import iter_json_objects
+from pisa.io.jsonlines import iter_json_objects
 
 #: name of the report file in the work dir
 BAD_SAMPLE_REPORT = "bad_samples.jsonl"
 #: longest error text kept per line (a line stays one short write)
 _MAX_ERROR_CHARS = 600
+
+
+class BadSampleWarning(UserWarning):
+    """A performance or sample was dropped because ``on_bad_sample='skip'``."""
 
 
 class BadSampleError(ValueError):
@@ -41,17 +44,6 @@ def one_line(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
     """``text`` with its lines joined by ``' | '`` and cut to ``limit`` characters."""
     joined = " | ".join(part.strip() for part in str(text).splitlines() if part.strip())
     return joined if len(joined) <= limit else joined[: limit - 3] + "..."
-
-
-def append_record(path: Union[str, os.PathLike], record: Dict[str, Any]) -> None:
-    """Append ``record`` as one JSON line to ``path`` in a single ``O_APPEND`` write (so
-    concurrent writers never interleave within a line)."""
-    data = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
-    fd = os.open(os.fspath(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
 
 
 def read_records(path: Union[str, os.PathLike], split: Optional[str] = None) -> List[Dict[str, Any]]:

@@ -21,6 +21,10 @@ implements :meth:`~AQABaseDataset.load_performances`, returning one dict per per
                  ``sample_indices`` (their numbers; default ``0..S-1``)
 ===============  ==============================================================
 
+``recordings=[record, ...]`` gives the records directly instead of
+:meth:`~AQABaseDataset.load_performances`: the adapter's type, pipeline and sampler over
+other media, e.g. one recording to assess (:mod:`pisa.apis`).
+
 The base checks the media once at start-up (file present, non-empty, decodable, crop box
 inside the frame, enough frames, an audio track when audio is needed), cuts each
 performance into samples with the clip sampler, and keeps one flat record per sample in
@@ -48,17 +52,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmengine.dataset import BaseDataset
 
-from pisa.data import audio as audio_lib
 from pisa.data import bad_samples as bad_lib
 from pisa.data import cache as cache_lib
+from pisa.data.bad_samples import BadSampleWarning
 from pisa.data.samplers import ClipSampler
-from pisa.data.transforms import (CropResize, LoadAudio, check_crop_box, list_frame_files,
-                                  open_video, read_frame_files)
-
-
-class BadSampleWarning(UserWarning):
-    """A performance or sample was dropped because ``on_bad_sample='skip'``."""
-
+from pisa.data.transforms import CropResize, LoadAudio
+from pisa.io.jsonlines import append_json_line
+from pisa.io.media import FrameSource, check_crop_box, load_audio
 
 def build_clip_sampler(cfg: Union[None, Dict, ClipSampler], default: ClipSampler) -> ClipSampler:
     """A sampler from a config dict (registry ``clip_sampler``), an instance, or the default."""
@@ -95,6 +95,8 @@ class AQABaseDataset(BaseDataset):
             before an error lists them all: a count, a fraction in (0, 1) of the samples,
             or None (no cap).
         check_media: open every source once at start-up to report bad media early.
+        recordings: performance records (module docstring) to use instead of
+            :meth:`load_performances`; the adapter's annotation files are then not read.
     """
 
     METAINFO: dict = dict(num_classes=10)
@@ -105,7 +107,8 @@ class AQABaseDataset(BaseDataset):
                  on_bad_sample: str = "error", max_bad_samples: Union[None, int, float] = None,
                  check_media: bool = True, test_mode: bool = False,
                  lazy_init: bool = False, serialize_data: bool = True, max_refetch: int = 100,
-                 metainfo: Optional[dict] = None) -> None:
+                 metainfo: Optional[dict] = None,
+                 recordings: Optional[Sequence[dict]] = None) -> None:
         if on_bad_sample not in ("error", "skip"):
             raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
         bad_lib.check_max_bad_samples(max_bad_samples)
@@ -120,6 +123,8 @@ class AQABaseDataset(BaseDataset):
         self.on_bad_sample = on_bad_sample
         self.check_media = bool(check_media)
         self.performances: List[Dict] = []
+        # copied: load_data_list fills in defaults and pops annotated samples
+        self.recordings = None if recordings is None else [dict(r) for r in recordings]
         super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
                          data_prefix=dict(), pipeline=build_pipeline(pipeline),
                          test_mode=test_mode, lazy_init=lazy_init,
@@ -185,7 +190,7 @@ class AQABaseDataset(BaseDataset):
         pending, self._bad_records = self._bad_records, []
         if write_build_records:
             for record in pending:
-                bad_lib.append_record(self.bad_sample_report, record)
+                append_json_line(self.bad_sample_report, record)
         if pending:
             self._check_bad_sample_cap()
 
@@ -215,7 +220,7 @@ class AQABaseDataset(BaseDataset):
                       sample_id=info.get("sample_id"), frames=frames,
                       file=_failed_file(info, err), error=bad_lib.one_line(err), pid=os.getpid())
         if self.bad_sample_report:
-            bad_lib.append_record(self.bad_sample_report, record)
+            append_json_line(self.bad_sample_report, record)
         else:
             self._bad_records.append(record)
         span = f" frames {frames[0]}-{frames[1]}" if frames else ""
@@ -240,23 +245,18 @@ class AQABaseDataset(BaseDataset):
         """Open the sources once; fill ``num_frames``/``fps`` when not annotated. Returns the
         number of source frames available from ``frame_offset``."""
         where = f"performance {perf['perf_id']} ({perf['ann_source']})"
-        if perf.get("video_path"):
-            reader = open_video(perf["video_path"])
-            available = len(reader)
-            height, width = reader[0].shape[:2]
-            if not perf.get("fps"):
-                perf["fps"] = float(reader.get_avg_fps())
-        else:
-            files = list_frame_files(perf["frame_dir"])
-            available = len(files)
-            height, width = read_frame_files(files[:1]).shape[1:3]
+        source = FrameSource(perf.get("video_path") or perf["frame_dir"])
+        available = len(source)
+        if not perf.get("fps") and source.fps:
+            perf["fps"] = source.fps
         if perf.get("crop_box") is not None:
+            height, width = source.frame_size()
             check_crop_box(perf["crop_box"], width, height, where)
         if "audio" in self.modalities:
             source = perf.get("audio_path") or perf.get("video_path")
             if not source:
                 raise ValueError(f"{where}: the audio modality needs an audio file or a video track")
-            audio_lib.load_audio(source, self._pipeline_settings()[1] or 22050)
+            load_audio(source, self._pipeline_settings()[1] or 22050)
         return available - int(perf.get("frame_offset", 0))
 
     def _samples_of(self, perf: Dict) -> List[Dict]:
@@ -291,7 +291,8 @@ class AQABaseDataset(BaseDataset):
         """Performances -> checked flat sample records (mmengine serialises them)."""
         data_list: List[Dict] = []
         self.performances = []
-        for perf in self.load_performances():
+        given = self.recordings
+        for perf in self.load_performances() if given is None else [dict(r) for r in given]:
             perf.setdefault("video_path", None)
             perf.setdefault("frame_dir", None)
             perf.setdefault("audio_path", None)

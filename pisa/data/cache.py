@@ -16,16 +16,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from pisa.data import audio as audio_lib
-from pisa.data.transforms import (audio_offset, check_crop_box, crop_resize, list_frame_files,
-                                  open_video, read_frame_files)
+from pisa.data.bad_samples import BadSampleWarning
+from pisa.data.transforms import audio_offset
+from pisa.io.atomic import atomic_folder
+from pisa.io.media import FrameSource, list_frame_files, load_audio, read_frames
 
 PathLike = Union[str, os.PathLike]
 CACHE_VERSION = 1
@@ -75,58 +74,33 @@ def read_meta(entry: PathLike) -> Dict:
         return json.load(f)
 
 
-def _chunks(start: int, stop: int, chunk: int) -> Iterable[Tuple[int, int]]:
-    for lo in range(start, stop, chunk):
-        yield lo, min(lo + chunk, stop)
-
-
 def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
                   sample_rate: Optional[int], chunk: int = 64) -> Path:
     """Decode the performance once, in order and in chunks of ``chunk`` frames, crop and
-    resize to ``size = (h, w)``, read its audio at ``sample_rate`` (None: no audio), and
-    write the entry atomically. An entry already present is kept. Returns its folder."""
-    cache_dir = Path(cache_dir)
+    resize to ``size = (h, w)`` (:func:`pisa.io.media.read_frames`), read its audio at
+    ``sample_rate`` (None: no audio), and write the entry atomically. An entry already
+    present is kept. Returns its folder."""
     final = entry_dir(cache_dir, perf, size, sample_rate)
     if final.is_dir():
         return final
-    cache_dir.mkdir(parents=True, exist_ok=True)
     where = f"performance {perf['perf_id']} ({perf.get('ann_source')})"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=cache_dir))
-    try:
-        offset = int(perf.get("frame_offset", 0))
-        if perf.get("video_path"):
-            reader = open_video(perf["video_path"])
-            available = len(reader)
-            fps = float(perf["fps"]) if perf.get("fps") else float(reader.get_avg_fps())
-
-            def read(lo: int, hi: int) -> np.ndarray:
-                return reader.get_batch(list(range(lo, hi))).asnumpy()
-            first = reader.get_batch([0]).asnumpy()
-        else:
-            files = list_frame_files(perf["frame_dir"])
-            available = len(files)
-            fps = float(perf["fps"])
-
-            def read(lo: int, hi: int) -> np.ndarray:
-                return read_frame_files(files[lo:hi])
-            first = read(0, 1)
-        num = perf.get("num_frames")
-        num = available - offset if num is None else int(num)
-        if offset + num > available:
-            source = perf.get("video_path") or perf.get("frame_dir")
-            raise ValueError(f"{where}: {source} has {available} frames, the performance needs "
-                             f"frames {offset}..{offset + num - 1}")
-        box = perf.get("crop_box")
-        if box is not None:
-            box = check_crop_box(box, first.shape[2], first.shape[1], where)
+    source = FrameSource(perf.get("video_path") or perf["frame_dir"])
+    offset = int(perf.get("frame_offset", 0))
+    fps = float(perf["fps"]) if perf.get("fps") else source.fps
+    num = perf.get("num_frames")
+    num = len(source) - offset if num is None else int(num)
+    if offset + num > len(source):
+        raise ValueError(f"{where}: {source.path} has {len(source)} frames, the performance "
+                         f"needs frames {offset}..{offset + num - 1}")
+    with atomic_folder(final) as tmp:
         frames = np.lib.format.open_memmap(tmp / "frames.npy", mode="w+", dtype=np.uint8,
                                            shape=(num, int(size[0]), int(size[1]), 3))
-        for lo, hi in _chunks(offset, offset + num, chunk):
-            frames[lo - offset:hi - offset] = crop_resize(read(lo, hi), box, size)
+        read_frames(source, np.arange(offset, offset + num), perf.get("crop_box"), size,
+                    chunk=chunk, out=frames, where=where)
         frames.flush()
         del frames
         if sample_rate is not None:
-            track = audio_lib.load_audio(perf.get("audio_path") or perf["video_path"], sample_rate)
+            track = load_audio(perf.get("audio_path") or perf["video_path"], sample_rate)
             start = audio_offset(offset, fps, sample_rate)
             # one second past the last frame: room for the last clip's window
             stop = start + int(np.ceil(num / fps * sample_rate)) + int(sample_rate)
@@ -134,14 +108,6 @@ def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
         meta = {"perf_id": str(perf["perf_id"]), "num_frames": num, "fps": fps,
                 "size": list(size), "sample_rate": sample_rate}
         (tmp / "meta.json").write_text(json.dumps(meta))
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not final.is_dir():  # another process finished the same entry first: fine
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 
@@ -153,8 +119,6 @@ def write_cache(dataset: Any, cache_dir: PathLike, chunk: int = 64) -> List[Path
     import warnings
 
     from mmengine.utils import ProgressBar
-
-    from pisa.data.base import BadSampleWarning
 
     size, sample_rate = dataset.cache_settings()
     perfs = dataset.performances

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from pisa.data.base import AQABaseDataset
-from pisa.data.safe_pickle import load_pickle
+from pisa.io.safe_load import load_pickle
 from pisa.data.samplers import CenterClipSampler, ClipSampler
+from pisa.registry import component
 
 
+@component("dataset")
 class MTLAQADataset(AQABaseDataset):
     """MTL-AQA dives (see the module docstring for the files).
 
@@ -60,7 +62,6 @@ class MTLAQADataset(AQABaseDataset):
         perfs, seen = [], set()
         for key in keys:
             key = tuple(key) if isinstance(key, (list, tuple)) else key
-            where = f"{split_path.name} key {key!r}"
             if key in seen:
                 raise ValueError(f"{split_path}: duplicate key {key!r}")
             seen.add(key)

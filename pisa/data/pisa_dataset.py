@@ -21,15 +21,16 @@ from __future__ import annotations
 import csv
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from pisa.data.base import AQABaseDataset
-from pisa.data.safe_pickle import load_pickle
+from pisa.io.atomic import atomic_write
+from pisa.io.safe_load import load_pickle
 from pisa.data.samplers import ClipSampler, ContiguousSampler, UniformSampler
+from pisa.registry import component
 
 PathLike = Union[str, os.PathLike]
 SCHEMES = ("unidist", "consecutive")
@@ -130,21 +131,14 @@ def released_file_name(scheme: str, split: str) -> str:
 def write_released_annotations(table: Sequence[Dict[str, Any]], out_dir: PathLike) -> List[Path]:
     """Write the four ``annotations_{scheme}_{split}.pkl`` files (pickle protocol 3, as
     released) built by :func:`build_released_annotations`; each written to a temporary
-    file and renamed. Returns the paths."""
+    file and renamed (:func:`pisa.io.atomic.atomic_write`). Returns the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for scheme, splits in build_released_annotations(table).items():
         for split, data in splits.items():
             path = out_dir / released_file_name(scheme, split)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=out_dir)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    pickle.dump(data, f, protocol=3)
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            atomic_write(path, pickle.dumps(data, protocol=3))
             paths.append(path)
     return paths
 
@@ -234,6 +228,7 @@ def assign_splits(table: Sequence[Dict[str, Any]], split_mode: str = "released",
     return splits
 
 
+@component("dataset")
 class PISADataset(AQABaseDataset):
     """The PISA dataset: one sample = ``K`` clips of ``T`` frames from one performance.
 

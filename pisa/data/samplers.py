@@ -15,6 +15,8 @@ from typing import Optional
 
 import numpy as np
 
+from pisa.registry import component
+
 
 def _num_samples(num_frames: int, num_clips: int, clip_len: int, max_samples: Optional[int]) -> int:
     if num_clips < 1 or clip_len < 1:
@@ -96,6 +98,7 @@ class ClipSampler:
         return f"{type(self).__name__}({args})"
 
 
+@component("clip_sampler")
 class ContiguousSampler(ClipSampler):
     """:func:`contiguous_indices` (the released "consecutive" scheme)."""
 
@@ -111,6 +114,7 @@ class ContiguousSampler(ClipSampler):
         return contiguous_indices(num_frames, self.num_clips, self.clip_len, self.max_samples)
 
 
+@component("clip_sampler")
 class UniformSampler(ContiguousSampler):
     """:func:`uniform_indices` (the released "unidist" scheme)."""
 
@@ -118,6 +122,7 @@ class UniformSampler(ContiguousSampler):
         return uniform_indices(num_frames, self.num_clips, self.clip_len, self.max_samples)
 
 
+@component("clip_sampler")
 class CenterClipSampler(ClipSampler):
     """:func:`center_clip_indices`: one deterministic sample per video (testing)."""
 
@@ -125,6 +130,7 @@ class CenterClipSampler(ClipSampler):
         return center_clip_indices(num_frames, self.num_clips, self.clip_len)
 
 
+@component("clip_sampler")
 class RandomClipSampler(ClipSampler):
     """:func:`random_clip_indices`: one sample per video, drawn anew on every read
     (training)."""

@@ -1,5 +1,6 @@
-"""Pipeline transforms: decoding the frames a sample needs (decord), cropping, resizing,
-flipping, reading the audio, the per-clip mel spectrogram, and packing the sample.
+"""Pipeline transforms: decoding the frames a sample needs, cropping, resizing, flipping,
+reading the audio, the per-clip mel spectrogram, and packing the sample. Reading media
+is :mod:`pisa.io.media`'s; the transforms say which frames and where they go.
 
 A dataset hands each pipeline a dict with these keys (see :mod:`pisa.data.base`):
 ``video_path`` (a video file) or ``frame_dir`` (a folder of ``*.jpg``), ``audio_path``
@@ -11,15 +12,42 @@ prepared-cache folder or None), ``label``, ``score``, ``sample_id``, ``group`` a
 """
 from __future__ import annotations
 
+import functools
 import os
 from collections import OrderedDict
-from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Sequence
 
 import numpy as np
 import torch
 
 from pisa.data import audio as audio_lib
+from pisa.io.media import FrameSource, check_crop_box, crop_resize, load_audio, read_frames
+from pisa.registry import component
+
+
+class KeptOpen:
+    """The last ``size`` objects ``open(path)`` made, by path, for the next samples (they
+    mostly come from the same performance: a video reader kept open decodes on from where
+    the last sample ended instead of seeking from the last keyframe). Keyed by process
+    (DataLoader workers open their own) and by the file's size and mtime (a replaced or
+    truncated file is opened afresh)."""
+
+    def __init__(self, size: int, open: Callable[[str], Any]) -> None:
+        self.size, self.open = int(size), open
+        self._items: "OrderedDict[tuple, Any]" = OrderedDict()
+
+    def get(self, path: str) -> Any:
+        st = os.stat(path) if os.path.exists(path) else None
+        key = (os.getpid(), path, st and st.st_size, st and st.st_mtime_ns)
+        if key not in self._items:
+            self._items[key] = self.open(path)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return self._items[key]
+
+    def __getstate__(self) -> dict:
+        # open readers do not travel to a spawned worker: it opens its own
+        return {"size": self.size, "open": self.open, "_items": OrderedDict()}
 
 
 def _where(results: Dict) -> str:
@@ -27,154 +55,44 @@ def _where(results: Dict) -> str:
     return f"sample {results.get('sample_id')} ({results.get('ann_source')}, {source})"
 
 
-def check_crop_box(box: Sequence[float], width: int, height: int, where: str) -> Tuple[int, int, int, int]:
-    """Return ``box`` as ints after checking ``0 <= x1 < x2 <= width`` and
-    ``0 <= y1 < y2 <= height``; otherwise ``ValueError`` naming ``where``."""
-    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
-    if x2 <= x1 or y2 <= y1:
-        raise ValueError(f"{where}: crop box {tuple(box)} is inverted or empty (needs x1 < x2 and y1 < y2)")
-    if x1 < 0 or y1 < 0 or x2 > width or y2 > height:
-        raise ValueError(
-            f"{where}: crop box {tuple(box)} lies outside the {width}x{height} frame"
-        )
-    return x1, y1, x2, y2
-
-
-def crop_resize(frames: np.ndarray, box: Optional[Sequence[int]], size: Optional[Tuple[int, int]]) -> np.ndarray:
-    """Crop ``frames`` ``(N, H, W, 3)`` uint8 to ``box`` (checked ints, or None) and resize
-    each frame to ``size = (h, w)`` with cv2 bilinear (None keeps the size). The prepared
-    cache uses this same function, so cached and decoded samples agree."""
-    import cv2
-
-    if box is not None:
-        x1, y1, x2, y2 = box
-        frames = frames[:, y1:y2, x1:x2]
-    if size is None or tuple(frames.shape[1:3]) == (int(size[0]), int(size[1])):
-        return np.ascontiguousarray(frames)
-    out = np.empty((frames.shape[0], int(size[0]), int(size[1]), 3), dtype=np.uint8)
-    for i, frame in enumerate(frames):
-        out[i] = cv2.resize(frame, (int(size[1]), int(size[0])), interpolation=cv2.INTER_LINEAR)
-    return out
-
-
-def open_video(path: str):
-    """A ``decord.VideoReader`` for ``path``; missing, empty or unreadable files raise an
-    error naming the file."""
-    import decord
-
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: video file not found")
-    if os.path.getsize(path) == 0:
-        raise ValueError(f"{path}: empty file (0 bytes), not a video")
-    try:
-        reader = decord.VideoReader(path, num_threads=1)
-    except Exception as err:  # decord raises RuntimeError/DECORDError for any bad input
-        raise ValueError(
-            f"{path}: cannot open as a video (truncated or not a video file: "
-            f"{str(err).splitlines()[0][:160]})"
-        ) from None
-    if len(reader) == 0:
-        raise ValueError(f"{path}: the video has no frames")
-    return reader
-
-
-def list_frame_files(frame_dir: str) -> List[str]:
-    """Sorted ``*.jpg`` files of a frame folder; a missing or empty folder raises an error
-    naming it."""
-    folder = Path(frame_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{frame_dir}: frame folder not found")
-    files = sorted(str(p) for p in folder.glob("*.jpg"))
-    if not files:
-        raise ValueError(f"{frame_dir}: frame folder holds no .jpg files")
-    return files
-
-
-def read_frame_files(files: Sequence[str]) -> np.ndarray:
-    """Read jpg files as RGB uint8 ``(N, H, W, 3)``; an unreadable file raises an error
-    naming it."""
-    import cv2
-
-    out = []
-    for name in files:
-        img = cv2.imread(name, cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f"{name}: cannot read as an image")
-        out.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-    if len({im.shape for im in out}) > 1:
-        raise ValueError(f"{os.path.dirname(files[0])}: frames differ in size")
-    return np.stack(out)
-
-
-def decode_frames(results: Dict, indices: np.ndarray) -> np.ndarray:
-    """Decode source frames ``indices`` (any order, repeats allowed) of the sample's video or
-    frame folder: each distinct frame once, in increasing order, in one decord
-    ``get_batch``. Returns uint8 ``(len(indices), H, W, 3)``."""
-    unique, inverse = np.unique(indices, return_inverse=True)
-    if results.get("video_path"):
-        reader = open_video(results["video_path"])
-        if unique[-1] >= len(reader):
-            raise ValueError(
-                f"{_where(results)}: needs source frame {int(unique[-1])} but the video has "
-                f"{len(reader)} frames"
-            )
-        try:
-            frames = reader.get_batch(unique.tolist()).asnumpy()
-        except Exception as err:  # decord raises its own error types for every decode failure
-            raise ValueError(
-                f"{results['video_path']}: cannot decode source frames {int(unique[0])}-"
-                f"{int(unique[-1])} ({str(err).splitlines()[0][:160]})"
-            ) from None
-    else:
-        files = list_frame_files(results["frame_dir"])
-        if unique[-1] >= len(files):
-            raise ValueError(
-                f"{_where(results)}: needs frame {int(unique[-1])} but the folder has {len(files)} frames"
-            )
-        frames = read_frame_files([files[i] for i in unique])
-    return frames[inverse.reshape(-1)]
-
-
+@component("transform")
 class DecodeFrames:
     """Read the sample's frames.
 
     Reads ``frame_inds``, ``frame_offset``, ``video_path`` / ``frame_dir``,
     ``cache_entry``. Adds ``imgs`` uint8 ``(K, T, H, W, 3)`` RGB and ``from_cache`` (True
     when the frames came, already cropped and resized, from the prepared cache: then no
-    decoder runs)."""
+    decoder runs). ``keep_open`` readers stay open for the next samples."""
 
-    def __init__(self) -> None:
-        self._memmaps: "OrderedDict[str, np.ndarray]" = OrderedDict()
-
-    def _cached(self, entry: str, name: str) -> np.ndarray:
-        # memmaps open lazily, per worker process, and stay open for the next sample
-        key = os.path.join(entry, name)
-        if key not in self._memmaps:
-            self._memmaps[key] = np.load(key, mmap_mode="r")
-            while len(self._memmaps) > 16:
-                self._memmaps.popitem(last=False)
-        return self._memmaps[key]
+    def __init__(self, keep_open: int = 2) -> None:
+        self.keep_open = int(keep_open)
+        # memmaps of cache entries and readers open lazily, per worker process
+        self._memmaps = KeptOpen(16, functools.partial(np.load, mmap_mode="r"))
+        self._sources = KeptOpen(max(self.keep_open, 1), FrameSource)
 
     def __call__(self, results: Dict) -> Dict:
         inds = np.asarray(results["frame_inds"], dtype=np.int64)
         k, t = inds.shape
         if results.get("cache_entry"):
-            frames = self._cached(results["cache_entry"], "frames.npy")
+            frames = self._memmaps.get(os.path.join(results["cache_entry"], "frames.npy"))
             if inds.max() >= len(frames):
                 raise ValueError(f"{_where(results)}: cache entry {results['cache_entry']} holds "
                                  f"{len(frames)} frames, the sample needs frame {int(inds.max())}")
             imgs = np.asarray(frames[inds.reshape(-1)])
             results["from_cache"] = True
         else:
-            imgs = decode_frames(results, inds.reshape(-1) + int(results.get("frame_offset", 0)))
+            source = self._sources.get(results.get("video_path") or results.get("frame_dir"))
+            imgs = read_frames(source, inds.reshape(-1) + int(results.get("frame_offset", 0)),
+                               where=_where(results))
             results["from_cache"] = False
         results["imgs"] = imgs.reshape(k, t, *imgs.shape[1:])
         return results
 
     def __repr__(self) -> str:
-        return "DecodeFrames()"
+        return f"DecodeFrames(keep_open={self.keep_open})"
 
 
+@component("transform")
 class CropResize:
     """Crop every frame to the annotation's box and resize to ``size = (h, w)`` (cv2
     bilinear; default 112x112). Reads ``imgs``, ``crop_box``, ``from_cache``; replaces
@@ -203,6 +121,7 @@ class CropResize:
         return f"CropResize(size={self.size})"
 
 
+@component("transform")
 class RandomFlip:
     """Flip the whole sample left-right with probability ``prob`` (the same for every frame
     of every clip). Reads and replaces ``imgs``; adds ``flip`` (bool)."""
@@ -221,6 +140,7 @@ class RandomFlip:
         return f"RandomFlip(prob={self.prob})"
 
 
+@component("transform")
 class LoadAudio:
     """Read the performance's mono audio at ``sample_rate`` (decord): from ``audio_path``
     (a wav) or, when None, the video's own track; from the prepared cache when there is
@@ -231,15 +151,8 @@ class LoadAudio:
     def __init__(self, sample_rate: int = 22050, keep: int = 2) -> None:
         self.sample_rate = int(sample_rate)
         self.keep = int(keep)
-        self._tracks: "OrderedDict[str, np.ndarray]" = OrderedDict()
-
-    def _track(self, path: str) -> np.ndarray:
         # consecutive samples mostly come from the same performance: keep a few tracks
-        if path not in self._tracks:
-            self._tracks[path] = audio_lib.load_audio(path, self.sample_rate)
-            while len(self._tracks) > self.keep:
-                self._tracks.popitem(last=False)
-        return self._tracks[path]
+        self._tracks = KeptOpen(self.keep, functools.partial(load_audio, sample_rate=self.sample_rate))
 
     def __call__(self, results: Dict) -> Dict:
         if results.get("cache_entry"):
@@ -249,7 +162,7 @@ class LoadAudio:
             source = results.get("audio_path") or results.get("video_path")
             if not source:
                 raise ValueError(f"{_where(results)}: no audio source (no audio file and no video)")
-            results["audio"] = self._track(source)
+            results["audio"] = self._tracks.get(source)
             results["audio_offset"] = audio_offset(results.get("frame_offset", 0), results["fps"],
                                                    self.sample_rate)
         results["audio_sr"] = self.sample_rate
@@ -264,6 +177,7 @@ def audio_offset(frame_offset: int, fps: float, sample_rate: int) -> int:
     return int(round(int(frame_offset) / float(fps) * int(sample_rate)))
 
 
+@component("transform")
 class MelSpectrogram:
     """Per clip, the audio from the clip's first to its last frame
     (``samples = frame / fps * sr``) as a mel image (:func:`pisa.data.audio.mel_images`,
@@ -301,6 +215,7 @@ class MelSpectrogram:
         return f"MelSpectrogram(size={self.size}, {self.mel_args})"
 
 
+@component("transform")
 class PackAQAInputs:
     """Pack the sample as the model expects (DEVELOPERS.md, "The sample contract"):
     ``inputs.video`` uint8 ``(K, 3, T, H, W)`` from ``imgs`` and ``inputs.audio`` float32
@@ -328,5 +243,3 @@ class PackAQAInputs:
     def __repr__(self) -> str:
         return f"PackAQAInputs(modalities={self.modalities})"
 
-
-TRANSFORM_CLASSES = [DecodeFrames, CropResize, RandomFlip, LoadAudio, MelSpectrogram, PackAQAInputs]

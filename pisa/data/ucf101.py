@@ -25,6 +25,7 @@ import numpy as np
 
 from pisa.data.base import AQABaseDataset
 from pisa.data.samplers import CenterClipSampler, ClipSampler, RandomClipSampler
+from pisa.registry import component
 
 SPLITS = (1, 2, 3)
 _GROUP = re.compile(r"^v_(?P<group>.+_g\d+)_c\d+$")
@@ -84,6 +85,7 @@ def read_split_list(path: Union[str, os.PathLike], classes: Dict[str, int]) -> L
     return out
 
 
+@component("dataset")
 class UCF101Dataset(AQABaseDataset):
     """UCF101 action recognition, one sample per video (see the module docstring).
 
@@ -137,6 +139,7 @@ class UCF101Dataset(AQABaseDataset):
         return perfs
 
 
+@component("transform")
 class RandomCrop:
     """Crop every frame of the sample at one random ``size = (h, w)`` window (the same for
     all clips and frames). Reads and replaces ``imgs`` ``(K, T, H, W, 3)``; adds
@@ -164,15 +167,10 @@ class RandomCrop:
         return f"{type(self).__name__}(size={self.size})"
 
 
+@component("transform")
 class CenterCrop(RandomCrop):
     """:class:`RandomCrop` at the centre of the frame (testing)."""
 
     def _offset(self, h: int, w: int) -> Tuple[int, int]:
         return (h - self.size[0]) // 2, (w - self.size[1]) // 2
 
-
-def register_components(register) -> None:
-    """Register the UCF101 dataset and its crop transforms."""
-    register("dataset", UCF101Dataset)
-    register("transform", RandomCrop)
-    register("transform", CenterCrop)

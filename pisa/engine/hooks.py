@@ -24,10 +24,13 @@ from mmengine.dist import barrier, get_rank, is_main_process
 from mmengine.hooks import Hook
 from mmengine.runner.utils import set_random_seed
 
+from pisa.registry import component
+
 #: mixes the epoch into the seed so that (seed, epoch) pairs do not collide
 _EPOCH_STRIDE = 1_000_003
 
 
+@component("hook")
 class EpochSeedHook(Hook):
     """Before each training epoch, seed ``random``, numpy and torch with
     ``(seed * 1_000_003 + epoch) mod 2**31`` (``seed`` = the runner's seed, plus the rank
@@ -41,6 +44,7 @@ class EpochSeedHook(Hook):
         set_random_seed((seed * _EPOCH_STRIDE + runner.epoch) % 2**31, diff_rank_seed=diff_rank)
 
 
+@component("hook")
 class SampleIdLogHook(Hook):
     """Record the training samples each rank sees: one line ``epoch<TAB>sample_id`` per
     sample in ``<work_dir>/sample_ids_rank<R>.txt`` (reads ``data_samples['sample_id']``
@@ -78,6 +82,7 @@ def _channels_last(tensor: torch.Tensor, channel_dim: int) -> torch.Tensor:
 _CHANNEL_DIM = {"video": -4, "audio": -3}
 
 
+@component("hook")
 class ChannelsLastHook(Hook):
     """Channels-last layout for the model's 4-D/5-D parameters (before training, validation
     and testing) and for ``data_batch['inputs']['video']`` (``(..., C, T, H, W)``) and
@@ -127,19 +132,20 @@ class ChannelsLastHook(Hook):
         self._convert_inputs(data_batch)
 
 
-def aqa_datasets(dataset: Any) -> list:
-    """The :class:`~pisa.data.base.AQABaseDataset` objects in ``dataset``, looking inside
-    mmengine's wrappers (``ConcatDataset.datasets``, ``RepeatDataset.dataset``, ...)."""
-    from pisa.data.base import AQABaseDataset
-
-    if isinstance(dataset, AQABaseDataset):
+def reporting_datasets(dataset: Any) -> list:
+    """The datasets in ``dataset`` that report bad samples (they have
+    ``set_bad_sample_report``, as every ``AQABaseDataset`` and any plugin dataset that
+    follows it does), looking inside mmengine's wrappers (``ConcatDataset.datasets``,
+    ``RepeatDataset.dataset``, ...)."""
+    if callable(getattr(dataset, "set_bad_sample_report", None)):
         return [dataset]
     inner = getattr(dataset, "datasets", None)
     if inner is None and getattr(dataset, "dataset", None) is not None:
         inner = [dataset.dataset]
-    return [d for sub in (inner or []) for d in aqa_datasets(sub)]
+    return [d for sub in (inner or []) for d in reporting_datasets(sub)]
 
 
+@component("hook")
 class BadSampleHook(Hook):
     """Report samples whose media fail during a run.
 
@@ -161,10 +167,9 @@ class BadSampleHook(Hook):
         """``<work_dir>/<filename>``."""
         return osp.join(runner.work_dir, self.filename)
 
-
     def _point(self, runner, loop_name: str, split: str) -> None:
         loop = getattr(runner, loop_name)
-        for dataset in aqa_datasets(loop.dataloader.dataset):
+        for dataset in reporting_datasets(loop.dataloader.dataset):
             dataset.set_bad_sample_report(self.report_path(runner), split,
                                           write_build_records=is_main_process())
 

@@ -14,10 +14,13 @@ from typing import Iterator, Union
 import torch
 from mmengine.optim import OptimWrapper
 
+from pisa.registry import component
+
 #: dtypes autocast accepts without a gradient scaler
 AUTOCAST_DTYPES = ("bfloat16",)
 
 
+@component("optim_wrapper")
 class AutocastOptimWrapper(OptimWrapper):
     """``OptimWrapper`` whose forward pass (``optim_context``) runs under
     ``torch.autocast(<device of the model's parameters>, dtype)``; backward and the step

@@ -15,6 +15,10 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 from mmengine.config import Config
 
 
+#: the dataloader sections of a config, in the order a run uses them
+DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
+
+
 class ConfigError(ValueError):
     """A config value is unknown, of the wrong type or out of range; the message names
     the config file and the dotted key."""
@@ -109,7 +113,6 @@ VALUE_RULES: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "val_interval": (_positive_int, "a positive integer"),
     "clip_len": (_positive_int, "a positive integer"),
     "num_clips": (_positive_int, "a positive integer"),
-    "frame_interval": (_positive_int, "a positive integer"),
     "seed": (lambda v: v is None or _non_negative_int(v), "a non-negative integer or None"),
 }
 
@@ -155,7 +158,7 @@ def _check_clip_lengths(data: Mapping, errors: List[str]) -> None:
     want = backbone.get("clip_len") if isinstance(backbone, Mapping) else None
     if not _positive_int(want):
         return
-    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+    for name in DATALOADERS:
         loader = data.get(name)
         dataset = loader.get("dataset") if isinstance(loader, Mapping) else None
         sampler = dataset.get("sampler") if isinstance(dataset, Mapping) else None
@@ -183,14 +186,15 @@ def validate_config(cfg: Config, source: str = "config") -> None:
         if not isinstance(value, Mapping) or value.get("type") not in (None, *MMENGINE_LOOPS):
             continue  # absent, or a custom loop with arguments of its own
         _check_known(value, allowed, section, errors)
-    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+    for name in DATALOADERS:
         loader = data.get(name)
+        if loader is not None and not isinstance(loader, Mapping):
+            errors.append(f"{name}: must be a dict (dataset=..., batch_size=...), got {loader!r}")
         if isinstance(loader, Mapping):
             _check_known(loader, DATALOADER_KEYS, name, errors)
             if "dataset" not in loader:
                 errors.append(f"{name}.dataset: missing")
-    if "model" not in data:
-        errors.append("model: missing")
+
     train_cfg = data.get("train_cfg")
     if (
         isinstance(train_cfg, Mapping)
@@ -228,12 +232,19 @@ def validate_config(cfg: Config, source: str = "config") -> None:
         raise ConfigError(f"{source}: " + f"\n{source}: ".join(errors))
 
 
-def require_keys(cfg: Config, keys: List[str], source: str, why: str) -> None:
-    """Raise :class:`ConfigError` naming the first of ``keys`` (dotted) missing from
-    ``cfg``."""
-    for key in keys:
-        node: Optional[Any] = cfg
-        for part in key.split("."):
-            node = node.get(part) if isinstance(node, Mapping) else None
-        if node is None:
-            raise ConfigError(f"{source}: {key}: missing ({why})")
+def check_runnable(cfg: Config, source: str = "config") -> None:
+    """What running a model on a config's dataloaders needs beyond
+    :func:`validate_config`: a ``model``, and a ``collate_fn`` named by every dataloader.
+    Raises one :class:`ConfigError` listing what is missing."""
+    errors: List[str] = []
+    if "model" not in cfg:
+        errors.append("model: missing")
+    for name in DATALOADERS:
+        loader = cfg.get(name)
+        if isinstance(loader, Mapping) and loader.get("collate_fn") is None:
+            # mmengine's own default (pseudo_collate) gives lists, not the stacked tensors
+            # of the sample contract; a config says which one it wants
+            errors.append(f"{name}.collate_fn: missing; the sample contract's batches need "
+                          "collate_fn=dict(type='default_collate')")
+    if errors:
+        raise ConfigError(f"{source}: " + f"\n{source}: ".join(errors))

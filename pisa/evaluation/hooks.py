@@ -17,15 +17,19 @@ from typing import Any, Dict, Optional
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from pisa.io.atomic import atomic_write
+
 from pisa.evaluation.metrics import CONFUSION_MATRIX_KEY
 from pisa.evaluation.reports import (
     format_metrics_table,
     plot_confusion_matrix,
     plot_training_curves,
-    write_text,
 )
 
+from pisa.registry import component
 
+
+@component("hook")
 class AQAReportHook(Hook):
     """Write evaluation reports into ``out_dir`` (default: the runner's work dir).
 
@@ -55,7 +59,7 @@ class AQAReportHook(Hook):
             if mode == "val":
                 title += f" (epoch {runner.epoch})"
             plot_confusion_matrix(confusion, folder / f"confusion_matrix_{mode}.png", title=title)
-        write_text(folder / f"metrics_{mode}.md", format_metrics_table(metrics, confusion))
+        atomic_write(folder / f"metrics_{mode}.md", format_metrics_table(metrics, confusion))
 
     def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, Any]] = None) -> None:
         self._write_eval_reports(runner, metrics, "val")

@@ -21,6 +21,8 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from scipy import stats
 
+from pisa.registry import component
+
 #: the key under which LevelMetrics returns its confusion matrix (a nested list, not a
 #: scalar: mmengine keeps it as runtime info and the report hook draws it)
 CONFUSION_MATRIX_KEY = "confusion_matrix"
@@ -123,6 +125,7 @@ def relative_l2(
     return float(np.mean(rel**2) * 100.0)
 
 
+@component("metric")
 class LevelMetrics(BaseMetric):
     """Level (class) metrics.
 
@@ -193,6 +196,7 @@ class LevelMetrics(BaseMetric):
         }
 
 
+@component("metric")
 class ScoreMetrics(BaseMetric):
     """Score (regression) metrics: ``spearman`` (Spearman's rho between ``gt_score`` and
     ``pred_score``) and ``rl2`` (relative L2 distance x 100, see :func:`relative_l2`).

@@ -1,68 +1,24 @@
-"""Reports: confusion-matrix and training-curve images, a metrics table, results.json.
+"""Reports: confusion-matrix and training-curve images, metric tables, seed summaries.
 
 Figures are drawn on matplotlib's Agg canvas (no display, no pyplot state) at a fixed
-size in pixels, and every file is written to a temporary name and renamed, so a failed
-write never leaves a partial report.
+size in pixels and written atomically (:mod:`pisa.io.atomic`), so a failed write never
+leaves a partial report.
 """
 from __future__ import annotations
 
-import contextlib
-import json
-import math
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pisa.jsonlines import iter_json_objects
+from pisa.io.atomic import atomic_output
+from pisa.io.jsonlines import iter_json_objects
 
 PathLike = Union[str, os.PathLike]
 
 #: keys of mmengine's scalar log that are bookkeeping, not curves
 _LOG_BOOKKEEPING = {"step", "epoch", "iter", "time", "data_time", "memory", "lr", "base_lr"}
-
-
-@contextlib.contextmanager
-def atomic_output(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it to ``path``, on any
-    error remove it, so ``path`` is either the complete new file or untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def to_jsonable(value: Any) -> Any:
-    """``value`` with numpy/torch scalars and arrays made Python numbers and lists, and
-    NaN/inf made None, so it serialises as strict JSON."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    return value
-
-
-def write_results_json(path: PathLike, results: Mapping[str, Any]) -> Path:
-    """Write ``results`` (metrics, config name, checkpoint, ...) as indented strict JSON,
-    atomically. numpy values become Python numbers, NaN becomes null. Returns the path."""
-    text = json.dumps(to_jsonable(results), indent=2, sort_keys=True, allow_nan=False)
-    with atomic_output(path) as tmp:
-        tmp.write_text(text + "\n", encoding="utf-8")
-    return Path(path)
 
 
 def new_figure(size_px: Tuple[int, int], dpi: int):
@@ -192,8 +148,48 @@ def format_metrics_table(
     return "\n".join(lines) + "\n"
 
 
-def write_text(path: PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically. Returns the path."""
-    with atomic_output(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
+def summarize_seeds(runs: Sequence[Dict[str, Any]], split: str = "test") -> Dict[str, Any]:
+    """Mean and spread over runs of each numeric ``<split>_metrics`` value:
+    ``{'seeds': [...], 'metrics': {name: {'mean', 'std', 'values'}}}``; ``std`` is the sample
+    standard deviation (ddof=1; 0.0 for a single run)."""
+    names: List[str] = []
+    for run in runs:
+        for key, value in (run.get(f"{split}_metrics") or {}).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and key not in names:
+                names.append(key)
+    metrics = {}
+    for name in names:
+        values = [
+            run[f"{split}_metrics"][name]
+            for run in runs
+            if isinstance((run.get(f"{split}_metrics") or {}).get(name), (int, float))
+        ]
+        arr = np.asarray(values, dtype=float)
+        metrics[name] = {
+            "mean": float(arr.mean()),
+            "std": float(arr.std(ddof=1)) if len(arr) > 1 else 0.0,
+            "values": [float(v) for v in arr],
+        }
+    return {"seeds": [run.get("seed") for run in runs], "split": split, "metrics": metrics}
+
+
+def format_metrics(metrics: Dict[str, Any]) -> str:
+    """``name=value`` pairs of the scalar metrics (lists such as confusion matrices left out)."""
+    return "  ".join(
+        f"{k}={v:.4f}"
+        for k, v in metrics.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    )
+
+
+def format_seed_table(summary: Dict[str, Any]) -> str:
+    """A plain-text table: one row per metric with mean, std and the per-seed values."""
+    seeds = summary["seeds"]
+    header = ["metric", "mean", "std"] + [f"seed {s}" for s in seeds]
+    rows = [
+        [name, f"{m['mean']:.4f}", f"{m['std']:.4f}"] + [f"{v:.4f}" for v in m["values"]]
+        for name, m in summary["metrics"].items()
+    ]
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in [header] + rows]
+    return "\n".join(lines)

@@ -15,6 +15,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from pisa.evaluation.metrics import _as_float, _as_probs
+from pisa.registry import component
 
 
 def gt_rank(scores: np.ndarray, gt: int) -> int:
@@ -23,6 +24,7 @@ def gt_rank(scores: np.ndarray, gt: int) -> int:
     return int(np.sum(scores > scores[gt]) + np.sum(scores[:gt] == scores[gt]))
 
 
+@component("metric")
 class TopKAccuracy(BaseMetric):
     """``top{k}`` for each ``k`` in ``topk``: the share (0..1) of samples whose true class
     is among the ``k`` highest-scoring classes.

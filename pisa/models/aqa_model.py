@@ -8,8 +8,9 @@ import torch
 from mmengine.model import BaseModel
 from torch import nn
 
+from pisa.models.batch import sample_column
 from pisa.models.losses import loss_name_of
-from pisa.registry import AGGREGATORS, BACKBONES, FUSIONS, HEADS, LOSSES, MODELS
+from pisa.registry import AGGREGATORS, BACKBONES, FUSIONS, HEADS, LOSSES, MODELS, component
 
 BRANCHES = ("video", "audio", "multimodal")
 #: branch -> the modalities (input keys) it reads
@@ -26,6 +27,7 @@ def _build(registry, cfg: Optional[ConfigType], **default_args: Any) -> Optional
     return registry.build(cfg, default_args=default_args or None)
 
 
+@component("model")
 class AQAModel(BaseModel):
     """Clips -> per-modality backbone -> clip aggregation -> per-branch head.
 
@@ -201,19 +203,11 @@ class AQAModel(BaseModel):
             probs = torch.softmax(cls, dim=1) if cls.shape[1] else cls
             labels = probs.argmax(dim=1) if cls.shape[1] else torch.full((len(cls),), -1)
             per_branch[branch] = (labels.tolist(), probs.tolist(), out["reg"].float().tolist())
-        samples = data_samples if isinstance(data_samples, dict) else {}
         batch = len(next(iter(per_branch.values()))[0])
-
-        def column(key: str, cast) -> list:
-            values = samples.get(key)
-            if values is None:
-                return [None] * batch
-            if isinstance(values, torch.Tensor):
-                values = values.tolist()
-            return [cast(v) for v in values]
-
-        gt_label, gt_score = column("label", int), column("score", float)
-        sample_id, group = column("sample_id", str), column("group", str)
+        gt_label = sample_column(data_samples, "label", int, batch)
+        gt_score = sample_column(data_samples, "score", float, batch)
+        sample_id = sample_column(data_samples, "sample_id", str, batch)
+        group = sample_column(data_samples, "group", str, batch)
         results = []
         for i in range(batch):
             branches = {b: {"pred_label": int(v[0][i]), "probs": v[1][i], "pred_score": v[2][i]}

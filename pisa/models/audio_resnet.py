@@ -8,6 +8,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, ResNet
 
 from pisa.models.weights import StateDict, load_backbone_weights
+from pisa.registry import component
 
 #: base channels of torchvision's ResNet-18 (the width its pretrained files have)
 TORCHVISION_WIDTH = 64
@@ -27,6 +28,7 @@ def rgb_to_mono_resnet_state(state: StateDict) -> StateDict:
     return out
 
 
+@component("backbone")
 class AudioResNet18(ResNet):
     """torchvision's ResNet-18 with a 1-channel first conv and no ``fc``.
 
@@ -42,6 +44,8 @@ class AudioResNet18(ResNet):
     width-64 layers, so ``pretrained`` with another ``width`` is refused. Nothing is
     downloaded.
     """
+
+    example = dict(args=dict(), input_shape=(2, 1, 32, 32))
 
     def __init__(self, in_channels: int = 1, width: int = TORCHVISION_WIDTH,
                  pretrained: Optional[str] = None,

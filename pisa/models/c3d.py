@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from pisa.models.weights import load_backbone_weights
+from pisa.registry import component
 
 
 def _pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
@@ -16,6 +17,7 @@ def _pair(size: Union[int, Sequence[int]]) -> Tuple[int, int]:
     return int(height), int(width)
 
 
+@component("backbone")
 class C3D(nn.Module):
     """Five 3x3x3 conv blocks (padding 1, ReLU, then max-pool) and a Linear projection.
 
@@ -28,6 +30,9 @@ class C3D(nn.Module):
     ``(N, feature_dim)`` (ReLU, then dropout). ``pretrained``: a local state dict or
     mmengine checkpoint (``pretrained_prefix`` such as ``'backbone.'`` is stripped).
     """
+
+    example = dict(args=dict(widths=(4, 8, 8, 8, 8), feature_dim=32, clip_len=16, size=32),
+                   input_shape=(2, 3, 16, 32, 32))
 
     def __init__(
         self,

@@ -6,7 +6,10 @@ from typing import Optional, Sequence
 import torch
 from mmengine.model import BaseDataPreprocessor
 
+from pisa.registry import component
 
+
+@component("model")
 class AQADataPreprocessor(BaseDataPreprocessor):
     """Batch ``{'inputs': {'video', 'audio'}, 'data_samples': {...}}`` -> the same on the
     model's device, with

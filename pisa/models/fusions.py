@@ -6,7 +6,10 @@ from typing import List, Sequence
 import torch
 from torch import nn
 
+from pisa.registry import component
 
+
+@component("fusion")
 class ConcatFusion(nn.Module):
     """Concatenate the modality features (the paper's multimodal branch: 4096 + 512 -> 4608).
 
@@ -14,6 +17,9 @@ class ConcatFusion(nn.Module):
     does ("we do not back-propagate from the multimodal branch to individual modality
     backbones"); ``detach=False`` trains them through this branch too.
     """
+
+    # detach=False so that the example's backward reaches the inputs
+    example = dict(args=dict(detach=False), input_shapes=[(2, 6), (2, 10)])
 
     def __init__(self, in_features: Sequence[int] = (4096, 512), detach: bool = True) -> None:
         super().__init__()

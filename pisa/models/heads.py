@@ -6,13 +6,18 @@ from typing import Dict
 import torch
 from torch import nn
 
+from pisa.registry import component
 
+
+@component("head")
 class LevelHead(nn.Module):
     """The paper's per-branch head: Linear to ``hidden`` (128) with ReLU, then a
     classifier (``num_classes`` logits) and a regressor (one value).
 
     ``num_classes=0`` drops the classifier (score datasets): ``cls`` is then ``(B, 0)``.
     """
+
+    example = dict(args=dict(hidden=8, num_classes=5), input_shape=(3, 16))
 
     def __init__(self, in_features: int, hidden: int = 128, num_classes: int = 10,
                  dropout: float = 0.0) -> None:

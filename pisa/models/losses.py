@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pisa.registry import component
+
 IGNORE_LABEL = -1  # the sample contract's "no class label"
 
 
@@ -23,17 +25,31 @@ def _target(targets: Dict[str, torch.Tensor], key: str, loss: str) -> torch.Tens
     return targets[key]
 
 
-def _logits(head_out: Dict[str, torch.Tensor], loss: str) -> torch.Tensor:
-    cls = head_out["cls"]
-    if cls.shape[-1] == 0:
-        raise ValueError(f"{loss} needs class logits, but the head has num_classes=0")
-    return cls
-
-
-class CrossEntropyLoss(nn.Module):
-    """``weight * CE(cls, label)`` over samples whose label is not -1 (0 when none is)."""
+class _LabelLoss(nn.Module):
+    """Base of the losses on class logits: ``weight * labelled_loss(logits, label)`` over
+    the samples whose label is not -1 (0, still differentiable, when none is). Subclasses
+    define ``labelled_loss`` on the labelled ``(N, C)`` logits and ``(N,)`` labels."""
 
     requires = "cls"
+    weight: float
+
+    def forward(self, head_out: Dict[str, torch.Tensor], targets: Dict[str, torch.Tensor]) -> torch.Tensor:
+        name = type(self).__name__
+        logits = head_out["cls"]
+        if logits.shape[-1] == 0:
+            raise ValueError(f"{name} needs class logits, but the head has num_classes=0")
+        label = _target(targets, "label", name).long()
+        valid = label != IGNORE_LABEL
+        if not bool(valid.any()):
+            return logits.sum() * 0.0
+        return self.weight * self.labelled_loss(logits[valid], label[valid])
+
+
+@component("loss")
+class CrossEntropyLoss(_LabelLoss):
+    """``weight * CE(cls, label)`` over samples whose label is not -1 (0 when none is)."""
+
+    example = dict(args=dict())
 
     def __init__(self, weight: float = 1.0, label_smoothing: float = 0.0,
                  loss_name: str = "ce") -> None:
@@ -42,20 +58,16 @@ class CrossEntropyLoss(nn.Module):
         self.label_smoothing = label_smoothing
         self.loss_name = loss_name
 
-    def forward(self, head_out: Dict[str, torch.Tensor], targets: Dict[str, torch.Tensor]) -> torch.Tensor:
-        logits = _logits(head_out, type(self).__name__)
-        label = _target(targets, "label", type(self).__name__).long()
-        valid = label != IGNORE_LABEL
-        if not bool(valid.any()):
-            return logits.sum() * 0.0
-        loss = F.cross_entropy(logits[valid], label[valid], label_smoothing=self.label_smoothing)
-        return self.weight * loss
+    def labelled_loss(self, logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, label, label_smoothing=self.label_smoothing)
 
 
+@component("loss")
 class L1L2Loss(nn.Module):
     """``weight * (l1 * mean |reg - score| + l2 * mean (reg - score)^2)``: the paper's
     distance term (Eq. 1: L_Reg = L1 + L2, so ``l1 = l2 = 1``); ``l2=0`` gives L1 alone."""
 
+    example = dict(args=dict())
     requires = "reg"
 
     def __init__(self, weight: float = 0.1, l1: float = 1.0, l2: float = 1.0,
@@ -74,7 +86,8 @@ class L1L2Loss(nn.Module):
         return self.weight * (self.l1 * diff.abs().mean() + self.l2 * diff.pow(2).mean())
 
 
-class LabelDistributionLoss(nn.Module):
+@component("loss")
+class LabelDistributionLoss(_LabelLoss):
     """``weight * KL(N(label, sigma) over the classes || softmax(cls))``.
 
     An ordinal alternative to cross-entropy: the target is a discretised Gaussian around
@@ -82,7 +95,7 @@ class LabelDistributionLoss(nn.Module):
     Samples with label -1 are ignored.
     """
 
-    requires = "cls"
+    example = dict(args=dict(sigma=0.7))
 
     def __init__(self, weight: float = 1.0, sigma: float = 1.0, loss_name: str = "ld") -> None:
         super().__init__()
@@ -98,15 +111,9 @@ class LabelDistributionLoss(nn.Module):
         logits = -((classes[None, :] - label[:, None].float()) ** 2) / (2 * self.sigma ** 2)
         return torch.softmax(logits, dim=1)
 
-    def forward(self, head_out: Dict[str, torch.Tensor], targets: Dict[str, torch.Tensor]) -> torch.Tensor:
-        logits = _logits(head_out, type(self).__name__)
-        label = _target(targets, "label", type(self).__name__).long()
-        valid = label != IGNORE_LABEL
-        if not bool(valid.any()):
-            return logits.sum() * 0.0
-        target = self.target_distribution(label[valid], logits.shape[1]).to(logits.dtype)
-        log_probs = F.log_softmax(logits[valid], dim=1)
-        return self.weight * F.kl_div(log_probs, target, reduction="batchmean")
+    def labelled_loss(self, logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        target = self.target_distribution(label, logits.shape[1]).to(logits.dtype)
+        return F.kl_div(F.log_softmax(logits, dim=1), target, reduction="batchmean")
 
 
 def loss_name_of(loss: nn.Module) -> str:

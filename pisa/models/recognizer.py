@@ -8,11 +8,13 @@ import torch
 from mmengine.model import BaseModel
 from torch import nn
 
-from pisa.registry import AGGREGATORS, BACKBONES, LOSSES, MODELS
+from pisa.models.batch import sample_column
+from pisa.registry import AGGREGATORS, BACKBONES, LOSSES, MODELS, component
 
 ConfigType = Union[dict, nn.Module]
 
 
+@component("model")
 class VideoRecognizer(BaseModel):
     """Clips -> backbone -> clip aggregation -> dropout -> Linear classifier.
 
@@ -76,18 +78,10 @@ class VideoRecognizer(BaseModel):
         ``probs`` (softmax), ``gt_label`` (-1 without labels), ``sample_id``, ``group``."""
         logits = self.logits(inputs).float()
         probs = torch.softmax(logits, dim=1)
-        samples = data_samples if isinstance(data_samples, dict) else {}
         n = len(logits)
-
-        def column(key: str, cast, default: Any) -> list:
-            values = samples.get(key)
-            if values is None:
-                return [default] * n
-            if isinstance(values, torch.Tensor):
-                values = values.tolist()
-            return [cast(v) for v in values]
-
-        gt, ids, groups = column("label", int, -1), column("sample_id", str, None), column("group", str, None)
+        gt = sample_column(data_samples, "label", int, n, default=-1)
+        ids = sample_column(data_samples, "sample_id", str, n)
+        groups = sample_column(data_samples, "group", str, n)
         return [{"pred_label": int(p.argmax()), "scores": s.tolist(), "probs": p.tolist(),
                  "gt_label": gt[i], "sample_id": ids[i], "group": groups[i]}
                 for i, (s, p) in enumerate(zip(logits, probs))]

@@ -2,14 +2,13 @@
 weights out of a training checkpoint.
 
 Nothing here downloads: every path is a local file. Files are read with
-``torch.load(weights_only=True)`` through the engine's checkpoint loader, whose explicit
+``torch.load(weights_only=True)`` through :mod:`pisa.io.safe_load`, whose explicit
 allowlist admits the training-state types an mmengine checkpoint holds besides tensors.
 """
 from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Union
 import torch
 from mmengine.logging import print_log
 from torch import nn
+
+from pisa.io.atomic import atomic_output
+from pisa.io.safe_load import load_checkpoint_file
 
 PathLike = Union[str, os.PathLike]
 StateDict = Dict[str, torch.Tensor]
@@ -35,16 +37,14 @@ class LoadReport:
 
 def read_checkpoint(path: PathLike, cfg_key: Optional[str] = None) -> dict:
     """Read a weights file (plain state dict or mmengine checkpoint) on the CPU with
-    ``weights_only=True`` (:func:`pisa.engine.checkpoint.load_from_local_allowlisted`).
+    ``weights_only=True`` (:func:`pisa.io.safe_load.load_checkpoint_file`).
     Missing file -> FileNotFoundError naming it (and ``cfg_key``, the config key that
     named it, when given); corrupt file or one holding other types -> the loader's error."""
     path = Path(path)
     if not path.is_file():
         where = f" (config key {cfg_key!r})" if cfg_key else ""
         raise FileNotFoundError(f"weights file {str(path)!r}{where} does not exist")
-    from pisa.engine.checkpoint import load_from_local_allowlisted
-
-    obj = load_from_local_allowlisted(str(path), map_location="cpu")
+    obj = load_checkpoint_file(str(path), map_location="cpu")
     if not isinstance(obj, Mapping):
         raise ValueError(
             f"weights file {str(path)!r} holds a {type(obj).__name__}, not a state dict "
@@ -133,23 +133,13 @@ def load_backbone_weights(
 
 def export_backbone_weights(checkpoint_path: PathLike, prefix: str, out_path: PathLike) -> int:
     """Write the tensors under ``prefix`` (e.g. ``'video_backbone.'``) of a checkpoint,
-    with the prefix stripped, to ``out_path`` as a plain state dict (atomically: a temporary
-    file in the same folder, then ``os.replace``). Returns the number of tensors written."""
+    with the prefix stripped, to ``out_path`` as a plain state dict, atomically. Returns the number of tensors written."""
     if not prefix:
         raise ValueError("export_backbone_weights needs a non-empty prefix, e.g. 'video_backbone.'")
     if not prefix.endswith("."):
         prefix += "."
     state = _under_prefix(_state_dict_of(read_checkpoint(checkpoint_path), checkpoint_path),
                           prefix, checkpoint_path)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_output(out_path) as tmp:
+        torch.save(state, tmp)
     return len(state)

@@ -25,30 +25,15 @@ test_pipeline = [
     dict(type='PackAQAInputs', modalities=('video', 'audio')),
 ]
 
+loader = dict(batch_size=4, num_workers=2, collate_fn=dict(type='default_collate'))
+dataset = dict(type=dataset_type, ann_file=ann_file, task=task, num_classes=num_classes,
+               sampler=sampler, cache_dir=cache_dir)
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    collate_fn=dict(type='default_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type, ann_file=ann_file, split='train', task=task,
-        num_classes=num_classes, sampler=sampler, cache_dir=cache_dir,
-        pipeline=train_pipeline))
+    loader, sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(dataset, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    collate_fn=dict(type='default_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type, ann_file=ann_file, split='val', task=task,
-        num_classes=num_classes, sampler=sampler, cache_dir=cache_dir,
-        pipeline=test_pipeline, test_mode=True))
+    loader, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(dataset, split='val', pipeline=test_pipeline, test_mode=True))
 test_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    collate_fn=dict(type='default_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type, ann_file=ann_file, split='test', task=task,
-        num_classes=num_classes, sampler=sampler, cache_dir=cache_dir,
-        pipeline=test_pipeline, test_mode=True))
+    loader, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(dataset, split='test', pipeline=test_pipeline, test_mode=True))

@@ -18,22 +18,15 @@ test_pipeline = [
     dict(type='PackAQAInputs', modalities=('video', )),
 ]
 
+loader = dict(batch_size=4, num_workers=2, collate_fn=dict(type='default_collate'))
+dataset = dict(type=dataset_type, data_root=data_root, modalities=('video', ),
+               cache_dir=cache_dir)
 train_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    collate_fn=dict(type='default_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, split='train', modalities=('video', ),
-        sampler=dict(type='RandomClipSampler', num_clips=1, clip_len=16),
-        cache_dir=cache_dir, pipeline=train_pipeline))
+    loader, sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(dataset, split='train', pipeline=train_pipeline,
+                 sampler=dict(type='RandomClipSampler', num_clips=1, clip_len=16)))
 val_dataloader = dict(
-    batch_size=4,
-    num_workers=2,
-    collate_fn=dict(type='default_collate'),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type, data_root=data_root, split='test', modalities=('video', ),
-        sampler=dict(type='CenterClipSampler', num_clips=1, clip_len=16),
-        cache_dir=cache_dir, pipeline=test_pipeline, test_mode=True))
+    loader, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(dataset, split='test', pipeline=test_pipeline, test_mode=True,
+                 sampler=dict(type='CenterClipSampler', num_clips=1, clip_len=16)))
 test_dataloader = val_dataloader

@@ -33,6 +33,9 @@ class TorchvisionVideoResNet(nn.Module):
     ``(N, 512)``. ``pretrained``: local torchvision state dict (``pretrained_prefix``
     is stripped first when given)."""
 
+    # mc3_18 is the cheapest of the three at 4 frames
+    example = dict(args=dict(arch="mc3_18"), input_shape=(2, 3, 4, 32, 32))
+
     def __init__(self, arch: str = "r3d_18", pretrained: Optional[str] = None,
                  pretrained_prefix: Optional[str] = None) -> None:
         super().__init__()
@@ -61,8 +64,10 @@ def _fixed_arch(name: str, arch: str) -> type:
                                         pretrained_prefix=pretrained_prefix)
 
     doc = f"torchvision ``{arch}`` without ``fc``: ``(N, 3, T, H, W)`` -> ``(N, 512)``."
+    # its own example: the inherited one passes ``arch``, which this constructor does not take
+    example = dict(args=dict(), input_shape=(2, 3, 4, 32, 32))
     return type(name, (TorchvisionVideoResNet,), {"__init__": __init__, "__doc__": doc,
-                                                  "__module__": __name__})
+                                                  "__module__": __name__, "example": example})
 
 
 TorchvisionR3D18 = _fixed_arch("TorchvisionR3D18", "r3d_18")

@@ -20,6 +20,8 @@ __version__ = "0.1.0"
 class TransformerAggregator(nn.Module):
     """``(B, K, in_features)`` -> ``(B, out_features)``; at most ``max_clips`` clips."""
 
+    example = dict(args=dict(num_heads=4, num_layers=1), input_shape=(2, 3, 16))
+
     def __init__(self, in_features: int, embed_dim: Optional[int] = None, num_layers: int = 1,
                  num_heads: int = 4, ff_dim: Optional[int] = None, dropout: float = 0.0,
                  pool: str = "cls", max_clips: int = 64) -> None:

@@ -1,12 +1,15 @@
-"""Reading JSON-lines files (annotations, the bad-sample report, mmengine's scalar log)."""
+"""JSON-lines files: reading them with line-precise errors, appending one record safely
+from many processes."""
 from __future__ import annotations
 
 import json
 import os
 from typing import Any, Dict, Iterator, Tuple, Union
 
+PathLike = Union[str, os.PathLike]
 
-def iter_json_objects(path: Union[str, os.PathLike]) -> Iterator[Tuple[str, Dict[str, Any]]]:
+
+def iter_json_objects(path: PathLike) -> Iterator[Tuple[str, Dict[str, Any]]]:
     """``(where, object)`` for each non-blank line of ``path``, ``where`` being
     ``"<path> line <n>"``. A line that is not a JSON object raises ``ValueError`` naming
     the file and line."""
@@ -23,3 +26,14 @@ def iter_json_objects(path: Union[str, os.PathLike]) -> Iterator[Tuple[str, Dict
             if not isinstance(obj, dict):
                 raise ValueError(f"{where}: expected a JSON object")
             yield where, obj
+
+
+def append_json_line(path: PathLike, record: Dict[str, Any]) -> None:
+    """Append ``record`` as one JSON line to ``path`` in a single ``O_APPEND`` write, so
+    concurrent writers (DataLoader workers, ranks) never interleave within a line."""
+    data = (json.dumps(record, sort_keys=True) + "\n").encode("utf-8")
+    fd = os.open(os.fspath(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)

@@ -30,6 +30,10 @@ from typing import Dict, Iterator, List, Sequence, Tuple, Union
 
 import numpy as np
 
+from pisa.data.pisa_dataset import write_released_annotations
+from pisa.io.atomic import atomic_write
+from pisa.io.media import write_video, write_wav
+
 PathLike = Union[str, os.PathLike]
 
 #: columns of ``performances.csv`` (the PISA table, ``pisa/resources/pisa_performances.csv``)
@@ -485,26 +489,16 @@ def note_rows(performances: Sequence[Performance], fps: float) -> List[Dict[str,
 
 
 def write_csv_atomic(path: PathLike, columns: Sequence[str], rows: Sequence[Dict[str, object]]) -> Path:
-    """Write ``rows`` (dicts keyed by ``columns``) as CSV via a temporary file and rename."""
-    path = Path(path)
+    """Write ``rows`` (dicts keyed by ``columns``) as CSV, atomically."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(path, buf.getvalue())
 
 
 def render_performance(perf: Performance, settings: SynthSettings, out_dir: PathLike) -> Path:
     """Write ``videos/<id>.mp4`` (with its audio track) and ``audio/<id>.wav``."""
-    from pisa.data.media_io import write_video, write_wav
-
     out_dir = Path(out_dir)
     audio = render_audio(perf, settings)
     write_wav(out_dir / "audio" / f"{perf.id}.wav", audio, settings.sample_rate)
@@ -536,13 +530,8 @@ def synthesize_dataset(out_dir: PathLike, settings: SynthSettings = SynthSetting
     table = performance_rows(performances, settings)
     write_csv_atomic(out_dir / "notes.csv", NOTE_COLUMNS, note_rows(performances, settings.fps))
     write_csv_atomic(out_dir / "annotations.csv", ANNOTATION_COLUMNS, annotation_rows(performances))
-    _write_released_style(table, out_dir)
+    write_released_annotations(table, out_dir)
     # the table last: its presence marks a complete dataset
     write_csv_atomic(out_dir / "performances.csv", PERFORMANCE_COLUMNS, table)
     return table
 
-
-def _write_released_style(table: List[Dict[str, object]], out_dir: Path) -> None:
-    from pisa.data.pisa_dataset import write_released_annotations
-
-    write_released_annotations(table, out_dir)

@@ -1,0 +1,256 @@
+"""Assess whole recordings with a trained model, as mmaction2's ``init_recognizer`` /
+``inference_recognizer`` do for recognisers::
+
+    from pisa.apis import init_assessor
+
+    assessor = init_assessor('configs/pisa/....py', 'work_dirs/.../best.pth')
+    pred = assessor.assess('recital.mp4', crop=(100, 80, 740, 560))
+    pred.level, pred.probs, pred.regression, pred.segments
+
+:func:`init_assessor` reads the config once through the one config path
+(:func:`pisa.engine.config.load_config`: ``data_root``, ``cfg_options``, validation),
+builds the model and loads its weights once. :meth:`Assessor.assess` then runs a test
+loop per recording: a one-recording dataset of the config's own adapter type, built from
+its test dataset config (else val, else train) with the recording as its only
+performance (:func:`recording_record`), so the config's pipeline (its decoding
+transforms, plugin transforms included) and clip sampler (or the adapter's default) make
+the samples; a torch ``DataLoader`` with mmengine's ``default_collate`` batches them and
+``model.test_step`` predicts them. The recording's level pools those samples as
+``performance_accuracy`` does, so it is the prediction ``pisa test`` scores for that
+performance. The timeline is a second one-recording dataset of consecutive segments
+(``ContiguousSampler`` with the level sampler's clips and frames), or the level samples
+themselves when the level sampler already cut exactly those.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from pisa.data.base import AQABaseDataset
+from pisa.data.samplers import contiguous_indices
+from pisa.engine.config import dataset_configs, load_config
+from pisa.engine.validate import ConfigError
+from pisa.evaluation.assessment import RecordingPrediction, summarise_recording
+from pisa.io.safe_load import install_checkpoint_safety
+
+PathLike = Union[str, os.PathLike]
+
+#: the config sections a recording's dataset is taken from, in order of preference
+DATASET_SOURCES = ("test_dataloader", "val_dataloader", "train_dataloader")
+
+
+def recording_record(media: PathLike, crop: Optional[Sequence[float]] = None) -> Dict[str, Any]:
+    """The performance record (:mod:`pisa.data.base`) of a whole recording: the video file
+    with its own audio track, all its frames at its own frame rate, cropped to ``crop``
+    ``(x1, y1, x2, y2)`` source pixels when given, without a target."""
+    media = os.fspath(media)
+    return {
+        "perf_id": Path(media).stem, "video_path": media, "audio_path": None,
+        "frame_offset": 0, "num_frames": None, "fps": None,
+        "crop_box": None if crop is None else tuple(float(v) for v in crop),
+        "label": -1, "score": float("nan"), "group": media, "ann_source": f"recording {media}",
+    }
+
+
+@contextlib.contextmanager
+def logs_to_stderr() -> Iterator[None]:
+    """Send what mmengine logs (and anything printed) to stderr while the block runs, so
+    stdout carries only what the caller prints itself (e.g. ``pisa predict --json``)."""
+    from mmengine.logging import MMLogger
+
+    moved: List[logging.StreamHandler] = []
+    # a logger made inside the block binds its handler to the redirected stream
+    for logger in list(MMLogger._instance_dict.values()):
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)
+                moved.append(handler)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for handler in moved:
+            handler.setStream(sys.stdout)
+
+
+def _load_weights(model: torch.nn.Module, checkpoint: PathLike) -> None:
+    """Load ``checkpoint`` (mmengine checkpoint or plain state dict) with
+    ``weights_only=True`` through the allowlist of :mod:`pisa.io.safe_load`; a missing
+    file raises ``FileNotFoundError``, weights that do not fit the model ``ValueError``,
+    both naming the file."""
+    from mmengine.runner import load_checkpoint
+
+    install_checkpoint_safety()
+    path = os.fspath(checkpoint)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint {path} not found")
+    try:
+        load_checkpoint(model, path, map_location="cpu", strict=True, logger="silent")
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        raise ValueError(
+            f"checkpoint {path} does not fit the config's model: {' '.join(first[:3])[:400]}"
+        ) from None
+
+
+def _dataset_config(cfg: Any, source: str) -> Tuple[str, Dict[str, Any], type]:
+    """``(section, dataset config, adapter class)``: the first of :data:`DATASET_SOURCES`
+    the config holds, which must be an :class:`~pisa.data.base.AQABaseDataset`."""
+    from pisa.registry import DATASETS
+
+    found = dataset_configs(cfg)
+    key = next((k for k in DATASET_SOURCES if k in found), None)
+    if key is None:
+        raise ConfigError(
+            f"{source}: no {' / '.join(DATASET_SOURCES)} with a dataset; an assessment takes "
+            "the dataset type, pipeline and clip sampler from it")
+    ds_cfg = copy.deepcopy(found[key])
+    kind = ds_cfg.get("type")
+    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    if not (isinstance(cls, type) and issubclass(cls, AQABaseDataset)):
+        raise ConfigError(
+            f"{source}: {key}.dataset.type: {kind!r} is not an AQA dataset adapter "
+            "(a registered AQABaseDataset subclass), so it cannot hold one recording")
+    return key, ds_cfg, cls
+
+
+class Assessor:
+    """A config's model with trained weights, and the dataset config whose adapter,
+    pipeline and sampler make each recording's samples (see the module docstring).
+    Made by :func:`init_assessor`.
+
+    Attributes:
+        cfg: the loaded config. model: the model, in eval mode on ``device``.
+        dataset_cfg: the dataset config recordings are assessed with, from ``source``
+            (``'test_dataloader'``, ``'val_dataloader'`` or ``'train_dataloader'``).
+        batch_size: samples per forward pass.
+    """
+
+    def __init__(self, cfg: Any, model: torch.nn.Module, dataset_cfg: Dict[str, Any],
+                 source: str, dataset_type: type, device: Union[str, torch.device] = "cpu",
+                 batch_size: int = 2) -> None:
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.cfg = cfg
+        self.model = model
+        self.dataset_cfg = dataset_cfg
+        self.source = source
+        self.dataset_type = dataset_type
+        self.device = torch.device(device)
+        self.batch_size = int(batch_size)
+
+    def recording_dataset(self, media: PathLike, crop: Optional[Sequence[float]] = None,
+                          sampler: Optional[Dict[str, Any]] = None) -> AQABaseDataset:
+        """The one-recording test dataset of ``media``: the config's adapter type and
+        pipeline, its sampler (or ``sampler``, a clip sampler config), no prepared cache,
+        and any bad media an error."""
+        from pisa.registry import DATASETS
+
+        ds_cfg = dict(copy.deepcopy(self.dataset_cfg), recordings=[recording_record(media, crop)],
+                      test_mode=True, cache_dir=None, on_bad_sample="error", lazy_init=False)
+        if sampler is not None:
+            ds_cfg["sampler"] = dict(sampler)
+        return DATASETS.build(ds_cfg)
+
+    def predict_samples(self, dataset: AQABaseDataset,
+                        progress: Any = None) -> List[Dict[str, Any]]:
+        """``model.test_step`` over every sample of ``dataset``, in order, batched by a torch
+        ``DataLoader`` with mmengine's ``default_collate``; one output dict per sample.
+        ``progress``: an mmengine ``ProgressBar`` to advance per sample."""
+        from mmengine.dataset import default_collate
+
+        loader = torch.utils.data.DataLoader(dataset, batch_size=self.batch_size, shuffle=False,
+                                             num_workers=0, collate_fn=default_collate)
+        outputs: List[Dict[str, Any]] = []
+        with torch.no_grad():
+            for batch in loader:
+                step = self.model.test_step(batch)
+                outputs.extend(step)
+                if progress is not None:
+                    for _ in step:
+                        progress.update()
+        return outputs
+
+    def assess(self, media: PathLike, crop: Optional[Sequence[float]] = None,
+               progress: bool = False, timeline: bool = True) -> RecordingPrediction:
+        """Assess one recording (a video file with its audio track); ``crop``
+        ``(x1, y1, x2, y2)`` in source pixels reaches the pipeline as an annotation's
+        crop box does. ``progress`` shows mmengine's progress bar on stderr;
+        ``timeline=False`` leaves out the segments. Errors name the file: missing, bad
+        media, a crop box outside the frame, fewer frames than one sample."""
+        from mmengine.utils import ProgressBar
+
+        media = os.fspath(media)
+        if not os.path.isfile(media):
+            raise FileNotFoundError(f"recording {media} not found")
+        with logs_to_stderr():
+            level_ds = self.recording_dataset(media, crop)
+            perf = level_ds.performances[0]
+            num_frames, fps = int(perf["num_frames"]), perf.get("fps")
+            sampler = level_ds.sampler
+            level_frames = None if sampler.random else _frames_of(level_ds)
+            segment_frames = np.zeros((0, sampler.num_clips, sampler.clip_len), dtype=np.int64)
+            segment_ds = None
+            if timeline:
+                segment_frames = contiguous_indices(num_frames, sampler.num_clips, sampler.clip_len)
+                reuse = level_frames is not None and np.array_equal(level_frames, segment_frames)
+                if len(segment_frames) and not reuse:
+                    segment_ds = self.recording_dataset(media, crop, sampler=dict(
+                        type="ContiguousSampler", num_clips=sampler.num_clips,
+                        clip_len=sampler.clip_len))
+                    segment_frames = _frames_of(segment_ds)
+            total = len(level_ds) + (len(segment_ds) if segment_ds is not None else 0)
+            bar = ProgressBar(total, file=sys.stderr) if progress else None
+            level_outputs = self.predict_samples(level_ds, bar)
+            if not timeline or not len(segment_frames):
+                segment_outputs: List[Dict[str, Any]] = []
+            elif segment_ds is None:  # the level sampler cut exactly the segments
+                segment_outputs = level_outputs
+            else:
+                segment_outputs = self.predict_samples(segment_ds, bar)
+            if bar is not None:
+                sys.stderr.write("\n")
+        return summarise_recording(
+            media, fps, num_frames, level_outputs,
+            segment_frames, segment_outputs, sampler=repr(sampler),
+            dataset=f"{self.dataset_type.__name__} from {self.source}", crop_box=crop)
+
+
+def _frames_of(dataset: AQABaseDataset) -> np.ndarray:
+    """The ``(S, K, T)`` frame indices of a dataset's samples, in order."""
+    return np.stack([np.asarray(dataset.get_data_info(i)["frame_inds"], dtype=np.int64)
+                     for i in range(len(dataset))])
+
+
+def init_assessor(config: PathLike, checkpoint: PathLike, device: Union[str, torch.device] = "cpu",
+                  cfg_options: Optional[Dict[str, Any]] = None, data_root: Optional[str] = None,
+                  batch_size: int = 2) -> Assessor:
+    """An :class:`Assessor` from a config file and trained weights (an mmengine
+    checkpoint or a plain state dict): the config read by
+    :func:`pisa.engine.config.load_config` with ``cfg_options`` and ``data_root``, the
+    model built from its ``model`` and the weights loaded strictly. Errors name the file:
+    a missing config or checkpoint (``FileNotFoundError``), a bad config
+    (:class:`~pisa.engine.validate.ConfigError`), weights that do not fit
+    (``ValueError``)."""
+    from pisa.registry import MODELS
+
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    with logs_to_stderr():  # reading the config logs too (e.g. the data root it used)
+        cfg = load_config(config, cfg_options, data_root)
+        source, ds_cfg, dataset_type = _dataset_config(cfg, os.fspath(config))
+        path = os.fspath(checkpoint)
+        if not os.path.isfile(path):  # before the model is built: fail fast
+            raise FileNotFoundError(f"checkpoint {path} not found")
+        model = MODELS.build(cfg.model)
+        _load_weights(model, path)
+    model.to(device).eval()
+    return Assessor(cfg, model, ds_cfg, source, dataset_type, device=device, batch_size=batch_size)

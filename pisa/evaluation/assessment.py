@@ -1,0 +1,189 @@
+"""What a recording's assessment holds, and its text and plot.
+
+A recording is assessed as a test loop over two sets of samples of the same recording
+(:mod:`pisa.apis.inference` runs them):
+
+- the *level samples*, cut by the config's own clip sampler (or its adapter's default):
+  the samples ``pisa test`` would score. Their class probabilities are averaged with
+  :func:`~pisa.evaluation.metrics.pool_by_group`, as ``performance_accuracy`` pools a
+  performance's samples, and the argmax is the recording's ``level``; the regression
+  value is their mean.
+- the *segments* of the timeline: consecutive, non-overlapping stretches of ``K`` clips x
+  ``T`` frames (the level sampler's ``K`` and ``T``; the tail shorter than one segment is
+  left out), each with its own level.
+
+:func:`summarise_recording` turns the model's predict outputs (one dict per sample,
+DEVELOPERS.md) into a :class:`RecordingPrediction`; :func:`format_prediction` and
+:func:`plot_timeline` show it. Levels are 1..C here, as in every report.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from pisa.evaluation.metrics import pool_by_group
+
+PathLike = Union[str, os.PathLike]
+
+
+@dataclass
+class SegmentPrediction:
+    """One segment: frames ``[start_frame, end_frame)``, times in seconds, the predicted
+    ``level`` (1..C), its probability ``confidence``, all ``probs`` and ``regression``
+    (on the level scale, 1..C)."""
+
+    index: int
+    start_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+    level: int
+    confidence: float
+    probs: List[float]
+    regression: float
+
+
+@dataclass
+class RecordingPrediction:
+    """A recording's prediction: ``level`` (1..C, 0 for a model without classes) from the
+    ``probs`` of its ``num_samples`` level samples pooled, their mean ``regression``, the
+    ``sampler`` that cut those samples and the ``dataset`` type (and config section) whose
+    pipeline made them, the ``crop_box`` used, and the ``segments`` timeline of
+    ``frames_per_segment`` frames each."""
+
+    media: str
+    fps: float
+    num_frames: int
+    frames_per_segment: int
+    level: int
+    probs: List[float]
+    regression: float
+    num_samples: int
+    sampler: str
+    dataset: str
+    segments: List[SegmentPrediction] = field(default_factory=list)
+    crop_box: Optional[List[float]] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+def _probs_and_scores(outputs: Sequence[Dict[str, Any]]) -> Tuple[np.ndarray, np.ndarray]:
+    probs = [np.asarray(_plain(o["probs"]), dtype=np.float64).reshape(-1) for o in outputs]
+    scores = np.array([float(_plain(o["pred_score"])) for o in outputs], dtype=np.float64)
+    return (np.stack(probs) if probs else np.zeros((0, 0))), scores
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "detach"):
+        return value.detach().cpu().float().numpy()
+    return value
+
+
+def summarise_recording(
+    media: str,
+    fps: Optional[float],
+    num_frames: int,
+    level_outputs: Sequence[Dict[str, Any]],
+    segment_frames: np.ndarray,
+    segment_outputs: Sequence[Dict[str, Any]],
+    sampler: str,
+    dataset: str,
+    crop_box: Optional[Sequence[float]] = None,
+) -> RecordingPrediction:
+    """A :class:`RecordingPrediction` from the model's predict outputs: ``level_outputs``
+    for the level samples, ``segment_outputs`` for the segments whose frame indices are
+    ``segment_frames`` ``(S, K, T)`` (S may be 0: no timeline)."""
+    if not level_outputs:
+        raise ValueError(f"{media}: no samples to assess")
+    segment_frames = np.asarray(segment_frames, dtype=np.int64)
+    if len(segment_frames) != len(segment_outputs):
+        raise ValueError(f"{media}: {len(segment_frames)} segments but "
+                         f"{len(segment_outputs)} predictions for them")
+    probs, scores = _probs_and_scores(level_outputs)
+    has_classes = probs.shape[1] > 0
+    # the pooling of performance_accuracy: every level sample is of this one recording
+    _, pooled, _ = pool_by_group([str(o.get("group", media)) for o in level_outputs], probs,
+                                 [int(_plain(o.get("gt_label", -1))) for o in level_outputs])
+    if len(pooled) != 1:
+        raise ValueError(f"{media}: the level samples belong to {len(pooled)} groups, expected one")
+    # level datasets train the regression on the 0-based level: show it as a level
+    shift = 1.0 if has_classes else 0.0
+    rate = float(fps) if fps else math.nan
+    segments = []
+    if len(segment_outputs):
+        seg_probs, seg_scores = _probs_and_scores(segment_outputs)
+        for s, (inds, p, r) in enumerate(zip(segment_frames, seg_probs, seg_scores)):
+            start, end = int(inds.min()), int(inds.max()) + 1
+            label = int(np.argmax(p)) if has_classes else -1
+            segments.append(SegmentPrediction(
+                index=s, start_frame=start, end_frame=end, start_s=start / rate, end_s=end / rate,
+                level=label + 1 if has_classes else 0,
+                confidence=float(p[label]) if has_classes else math.nan,
+                probs=p.tolist(), regression=float(r) + shift))
+    frames_per_segment = int(segment_frames[0].size) if len(segment_frames) else 0
+    return RecordingPrediction(
+        media=media, fps=rate, num_frames=int(num_frames), frames_per_segment=frames_per_segment,
+        level=int(np.argmax(pooled[0])) + 1 if has_classes else 0, probs=pooled[0].tolist(),
+        regression=float(scores.mean()) + shift, num_samples=len(level_outputs),
+        sampler=sampler, dataset=dataset, segments=segments,
+        crop_box=None if crop_box is None else [float(v) for v in crop_box])
+
+
+def format_prediction(pred: RecordingPrediction) -> str:
+    """Text report: the level with its probabilities, the regression value, the samples
+    pooled, and one timeline line per segment (start-end time, level, confidence)."""
+    lines = [f"{pred.media}: level {pred.level} (regression {pred.regression:.2f}), "
+             f"{len(pred.segments)} segments of {pred.frames_per_segment} frames "
+             f"at {pred.fps:.2f} fps",
+             f"level pooled from {pred.num_samples} samples by {pred.sampler} ({pred.dataset})"]
+    if pred.probs:
+        lines.append("probabilities: " + "  ".join(
+            f"{i + 1}:{p:.3f}" for i, p in enumerate(pred.probs)))
+    lines.append("timeline:")
+    for seg in pred.segments:
+        lines.append(f"  {_clock(seg.start_s)}-{_clock(seg.end_s)}  level {seg.level:>2}  "
+                     f"confidence {seg.confidence:.3f}  regression {seg.regression:.2f}")
+    return "\n".join(lines)
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "--:--.--"
+    minutes, secs = divmod(seconds, 60.0)
+    return f"{int(minutes):02d}:{secs:05.2f}"
+
+
+def plot_timeline(pred: RecordingPrediction, path: PathLike, size_px: Tuple[int, int] = (1000, 360),
+                  dpi: int = 100) -> Path:
+    """PNG of ``size_px`` pixels: each segment's level as a bar over its time span
+    (shaded by confidence), the regression value as a line, and the recording's level
+    dashed."""
+    from pisa.evaluation.reports import new_figure, save_figure
+
+    fig = new_figure(size_px, dpi)
+    ax = fig.add_subplot(1, 1, 1)
+    for seg in pred.segments:
+        alpha = 0.25 + 0.75 * (seg.confidence if math.isfinite(seg.confidence) else 1.0)
+        ax.bar(seg.start_s, seg.level, width=seg.end_s - seg.start_s, align="edge",
+               color="tab:blue", alpha=alpha, edgecolor="white")
+    mids = [(s.start_s + s.end_s) / 2 for s in pred.segments]
+    ax.plot(mids, [s.regression for s in pred.segments], color="tab:orange", marker="o",
+            label="regression")
+    ax.axhline(pred.level, color="black", linestyle="--", label=f"recording level {pred.level}")
+    top = max(len(pred.probs), 1)
+    finite = [s.regression for s in pred.segments if math.isfinite(s.regression)]
+    # an untrained or extrapolating regressor may leave the level range: keep it in view
+    ax.set_ylim(min([0.0] + finite) - 0.5, max([top] + finite) + 0.5)
+    ax.set_yticks(range(1, top + 1))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("level")
+    ax.set_title(f"{Path(pred.media).name}: predicted level per segment")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi)
