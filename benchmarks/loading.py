@@ -142,13 +142,15 @@ def bench_prepare(table: Path, video: Path, cache_dir: Path, work_dir: Path) -> 
 
     num_frames = len(decord.VideoReader(str(video)))
     config = work_dir / "prepare_config.py"
-    config.write_text(f"dataset = {dataset_cfg(table)!r}\n")
+    # as a user writes it: no absolute data root in the config, --data-root names it
+    config.write_text(f"dataset = {dict(dataset_cfg(table), data_root='')!r}\n")
     # one-time start-up (imports, plugin loading) is not throughput: build the dataset once first
     build_dataset(dataset_cfg(table))
     before = decord_sequential_fps(video)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        seconds, code = timed(lambda: pisa_main(["prepare", str(config), "--cache-dir", str(cache_dir)]))
+        seconds, code = timed(lambda: pisa_main(["prepare", str(config), "--cache-dir", str(cache_dir),
+                                                 "--data-root", str(Path(table).parent)]))
     if code != 0:
         raise RuntimeError(f"pisa prepare failed (exit {code}): {out.getvalue()[-400:]}")
     after = decord_sequential_fps(video)

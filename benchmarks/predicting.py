@@ -20,7 +20,7 @@ def predict_config(widths: Sequence[int], num_clips: int = NUM_CLIPS) -> str:
     model = dict(
         type="AQAModel",
         data_preprocessor=dict(type="AQADataPreprocessor", mean=list(MEAN), std=list(STD)),
-        video_backbone=dict(type="C3D", widths=tuple(widths), feature_dim=4096, clip_len=CLIP_LEN,
+        video_backbone=dict(type="C3D", widths=tuple(widths), feature_dim=None, clip_len=CLIP_LEN,
                             size=FRAME_SIZE[0]),
         audio_backbone=dict(type="AudioResNet18", pretrained=None),
         fusion=dict(type="ConcatFusion", detach=True),

@@ -23,7 +23,7 @@ def video_model_cfg(widths: Sequence[int], clip_len: int = 16, size: int = 112) 
     return dict(
         type="AQAModel",
         data_preprocessor=dict(type="AQADataPreprocessor", mean=list(MEAN), std=list(STD)),
-        video_backbone=dict(type="C3D", widths=tuple(widths), feature_dim=4096, clip_len=clip_len,
+        video_backbone=dict(type="C3D", widths=tuple(widths), feature_dim=None, clip_len=clip_len,
                             size=size),
         video_aggregator=dict(type="AvgAggregator"),
         head=dict(type="LevelHead", hidden=128, num_classes=10, dropout=0.0),

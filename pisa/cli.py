@@ -10,9 +10,11 @@ from typing import List, Optional
 #: subcommand -> (module, one-line help)
 COMMANDS = {
     "list": ("pisa.commands.list_components", "list registered components and where they come from"),
+    "data": ("pisa.commands.data", "what a config's datasets hold: splits, levels, durations, bad media, cache"),
     "prepare": ("pisa.commands.prepare", "decode a config's datasets once into the prepared cache"),
     "train": ("pisa.commands.train", "train a config with mmengine (seeds, resume, DDP)"),
     "test": ("pisa.commands.test", "evaluate a checkpoint on a config's test split"),
+    "reproduce": ("pisa.commands.reproduce", "the PISA paper's Table 1 over seeds under one protocol"),
     "config": ("pisa.commands.config", "print a config merged with its bases and overrides"),
     "predict": ("pisa.commands.predict", "predict the level of whole recordings, with a per-segment timeline"),
     "synth": ("pisa.commands.synth", "render a synthetic PISA-like dataset of piano performances"),

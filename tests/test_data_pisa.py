@@ -118,25 +118,42 @@ def test_released_files_give_the_same_samples_as_the_sampler(released_pisa_dir, 
         assert a["label"] == b["label"] and a["frame_offset"] == b["frame_offset"]
 
 
-def test_splits_val_and_performer_disjoint():
+def test_splits_released_and_performer_disjoint():
     table = read_performance_table()
     released = assign_splits(table)
     assert sum(s == "test" for s in released.values()) == 24
-    with_val = assign_splits(table, val_performances=5, seed=3)
-    assert sum(s == "val" for s in with_val.values()) == 5
-    assert all(released[i] == "train" for i, s in with_val.items() if s == "val")
-    assert [i for i, s in with_val.items() if s == "test"] == [i for i, s in released.items() if s == "test"]
-    disjoint = assign_splits(table, split_mode="performer_disjoint", val_performances=0.2, seed=1)
+    disjoint = assign_splits(table, split_mode="performer_disjoint", seed=1)
     by_split = {}
     for row in table:
         by_split.setdefault(disjoint[row["id"]], set()).add(row["source_video"])
-    assert set(by_split) == {"train", "val", "test"}
-    assert not (by_split["train"] & by_split["test"]) and not (by_split["val"] & by_split["train"])
-    assert not (by_split["val"] & by_split["test"])
+    assert set(by_split) == {"train", "test"}
+    assert not (by_split["train"] & by_split["test"])
     # the released split shares source videos between train and test; this one must not
     shared = {r["source_video"] for r in table if released[r["id"]] == "test"} & \
              {r["source_video"] for r in table if released[r["id"]] == "train"}
     assert shared == {2, 18, 22, 27, 28}
+
+
+def test_the_released_val_carve_keeps_every_level_trained():
+    # the old carve (5 performances, seed 0, by performance, unstratified) took 58 of the
+    # 89 training samples of level 8; the stratified carve by source video takes at most
+    # one level-8 performer
+    from pisa.data.splits import carve_validation
+
+    table = read_performance_table()
+    perfs = [dict(perf_id=str(r["id"]), label=r["player_level"] - 1,
+                  performer=f"source video {r['source_video']}",
+                  num_frames=int(round(r["frame_end"])) - int(round(r["frame_start"])))
+             for r in table if r["split"] == "train"]
+    for p in perfs:
+        p["samples"] = p["num_frames"] // 160
+    train, val = carve_validation(perfs, 5, seed=0)
+    assert 1 <= len(val) <= 5 and len(train) + len(val) == 37
+    assert not ({p["performer"] for p in train} & {p["performer"] for p in val})
+    for level in {p["label"] for p in perfs}:
+        kept = sum(p["samples"] for p in train if p["label"] == level)
+        total = sum(p["samples"] for p in perfs if p["label"] == level)
+        assert kept > 0 and (total == 0 or kept / total >= 0.5), (level + 1, kept, total)
 
 
 def test_val_split_is_carved_from_train(video_root):

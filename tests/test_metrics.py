@@ -80,6 +80,19 @@ def test_performance_accuracy_averages_probabilities_not_votes():
     out = evaluate(LevelMetrics(), samples)
     assert out["accuracy"] == pytest.approx(1 / 4)
     assert out["performance_accuracy"] == pytest.approx(1 / 2)
+    # pooled: A right (error 0), B one level off (7 vs 6); per sample: 0, 1, 1, 1
+    assert out["performance_mae"] == pytest.approx(1 / 2) and out["mae"] == pytest.approx(3 / 4)
+    assert out["performance_within1"] == pytest.approx(1.0)
+
+
+def test_performance_spearman_ranks_the_mean_prediction_of_each_performance():
+    # three performances of 2 samples; per-sample predictions rank badly, the means well
+    samples = [sample(0, 0, group=g, score=s, gt_score=t, sid=f"{g}{i}")
+               for i, (g, s, t) in enumerate([("A", 1.0, 1.0), ("A", 5.0, 1.0), ("B", 2.5, 2.0),
+                                               ("B", 4.5, 2.0), ("C", 6.0, 3.0), ("C", 4.0, 3.0)])]
+    out = evaluate(ScoreMetrics(score_range=(0, 10)), samples)
+    assert out["performance_spearman"] == pytest.approx(1.0)  # means 3, 3.5, 5
+    assert out["spearman"] < 0.9
 
 
 def test_balanced_accuracy_ignores_levels_absent_from_ground_truth():

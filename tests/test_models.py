@@ -99,14 +99,73 @@ def test_single_modality_configs_build_one_branch(name, branch, absent):
     assert model.heads[branch].in_features == {"video": 4096, "audio": 512}[branch]
 
 
-def test_c3d_projection_size_follows_clip_len_and_size():
-    # 16 frames: 16 -> 16 -> 8 -> 4 -> 2 -> 1; 112 px: 56, 28, 14, 7, 3
-    assert C3D().flat_features == 256 * 1 * 3 * 3
-    assert C3D(widths=(4, 4, 4, 4, 8), clip_len=32, size=(64, 96), feature_dim=8).flat_features == 8 * 2 * 2 * 3
+def test_c3d_flat_size_follows_clip_len_and_size():
+    # 16 frames: 16 -> 16 -> 8 -> 4 -> 2 -> 1; 112 px: 56, 28, 14, 7, then the padded pool5: 4
+    assert C3D().flat_features == 256 * 1 * 4 * 4
+    # 32 frames: 32, 16, 8, 4, 2; 64 px: 32, 16, 8, 4 -> 3; 96 px: 48, 24, 12, 6 -> 4
+    assert C3D(widths=(4, 4, 4, 4, 8), clip_len=32, size=(64, 96), feature_dim=8).flat_features == 8 * 2 * 3 * 4
+    # the unpadded layout floors pool5 instead
+    assert C3D(last_pool_padding=(0, 0, 0)).flat_features == 256 * 1 * 3 * 3
     with pytest.raises(ValueError, match="clip_len=8"):
         C3D(clip_len=8)
     with pytest.raises(ValueError, match=r"\(N, 3, 16, 32, 32\)"):
         BACKBONES.build(TINY_C3D)(torch.zeros(1, 3, 16, 64, 64))
+
+
+def test_c3d_pool5_pads_112_pixels_to_4x4():
+    c3d = C3D(widths=(2, 2, 2, 2, 2))  # the paper's depth and input, narrow channels
+    pool5 = c3d.features[-1]
+    assert isinstance(pool5, torch.nn.MaxPool3d) and tuple(pool5.padding) == (0, 1, 1)
+    assert [tuple(m.padding) for m in c3d.features if isinstance(m, torch.nn.MaxPool3d)][:-1] == [(0, 0, 0)] * 4
+    with torch.no_grad():
+        assert tuple(c3d.features(torch.zeros(1, 3, 16, 112, 112)).shape) == (1, 2, 1, 4, 4)
+
+
+def test_paper_video_backbone_is_the_flattened_pool5_without_a_linear_layer():
+    backbone = MODELS.build(Config.fromfile(str(CONFIGS / "pisa_multimodal.py")).model).video_backbone
+    assert not any(isinstance(m, torch.nn.Linear) for m in backbone.modules())
+    assert backbone.fc is None and backbone.out_features == backbone.flat_features == 4096
+    # C64-P-C128-P-C256-P-C256-P-C256-P, 3x3x3 kernels with biases: nothing else has weights
+    widths = [3, 64, 128, 256, 256, 256]
+    expected = sum(3 * 3 * 3 * cin * cout + cout for cin, cout in zip(widths, widths[1:]))
+    assert expected == 4_651_008
+    assert sum(p.numel() for p in backbone.parameters()) == expected
+    backbone.eval()
+    with torch.no_grad():
+        clips = torch.rand(2, 3, 16, 112, 112)
+        out = backbone(clips)
+        assert tuple(out.shape) == (2, 4096)
+        torch.testing.assert_close(out, backbone.features(clips).flatten(1))
+
+
+def test_c3d_projection_is_a_linear_of_the_asked_size():
+    convs = sum(p.numel() for p in C3D().parameters())
+    projected = C3D(feature_dim=4096)
+    assert isinstance(projected.fc, torch.nn.Linear)
+    assert (projected.fc.in_features, projected.fc.out_features) == (4096, 4096)
+    assert sum(p.numel() for p in projected.parameters()) == convs + 4096 * 4096 + 4096
+    # the earlier layout: unpadded pool5 (2304 values) and a 2304 -> 4096 projection
+    old = C3D(feature_dim=4096, last_pool_padding=(0, 0, 0))
+    assert (old.fc.in_features, sum(p.numel() for p in old.parameters())) == (2304, convs + 2304 * 4096 + 4096)
+    # the synthetic demo's narrowed C3D: 3 blocks on 8x56x56 clips, projected to 256
+    narrow = C3D(widths=(16, 32, 64), feature_dim=256, clip_len=8, size=56)
+    assert narrow.pool_shape == (64, 2, 8, 8) and narrow.fc.in_features == 8192
+    assert tuple(narrow(torch.zeros(2, 3, 8, 56, 56)).shape) == (2, 256)
+    with pytest.raises(ValueError, match="feature_dim must be None or >= 1"):
+        C3D(feature_dim=0)
+
+
+def test_c3d_weights_with_a_projection_load_their_convs_into_one_without(tmp_path):
+    torch.manual_seed(0)
+    with_fc = C3D(**{k: v for k, v in TINY_C3D.items() if k != "type"})
+    path = tmp_path / "c3d.pth"
+    torch.save(with_fc.state_dict(), path)
+    plain = BACKBONES.build(dict(TINY_C3D, feature_dim=None, pretrained=str(path)))
+    for key, value in plain.state_dict().items():
+        torch.testing.assert_close(value, with_fc.state_dict()[key])
+    # a projection of another input size is another network: refused
+    with pytest.raises(ValueError, match=r"other shapes.*fc\.weight"):
+        BACKBONES.build(dict(TINY_C3D, last_pool_padding=(0, 0, 0), pretrained=str(path)))
 
 
 # ---------------------------------------------------------------- losses and gradients

@@ -75,9 +75,11 @@ def test_every_global_in_a_training_checkpoint_is_allowlisted(reference):
         assert load_checkpoint_file(str(path))["meta"]["seed"] == 3
 
 
-def _spawn_training(work_dir: Path, data_root: Path, *extra: str) -> subprocess.Popen:
+def _spawn_training(work_dir: Path, data_root: Path, *extra: str, epochs: int = EPOCHS,
+                    cfg_options: tuple = ()) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "pisa.cli", *tiny_train_args(
-        work_dir, data_root, "--seed", "3", "--cfg-options", f"train_cfg.max_epochs={EPOCHS}", *extra)]
+        work_dir, data_root, "--seed", "3", "--cfg-options", f"train_cfg.max_epochs={epochs}",
+        *cfg_options, *extra)]
     # same thread count as this process: CPU kernels reduce in thread-dependent order
     env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -108,6 +110,99 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_weights(tmp_path, data_roo
         checkpoint_weights(tmp_path / f"epoch_{EPOCHS}.pth"),
         checkpoint_weights(reference / f"epoch_{EPOCHS}.pth"),
     )
+
+
+#: the PISA configs' loaders: worker processes that live through the whole run
+PERSISTENT_WORKERS = ("train_dataloader.num_workers=2", "train_dataloader.persistent_workers=True")
+
+
+def _finish(proc: subprocess.Popen) -> None:
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()[-3000:]
+
+
+def test_resume_with_persistent_workers_gives_the_same_weights(tmp_path, data_root):
+    # 2 epochs: the reference's workers go on from epoch 0 to 1, the resumed run's start at 1
+    reference, resumed, epochs = tmp_path / "reference", tmp_path / "resumed", 2
+    # the uninterrupted run and the first epoch of the interrupted one side by side
+    runs = [_spawn_training(reference, data_root, epochs=epochs, cfg_options=PERSISTENT_WORKERS),
+            _spawn_training(resumed, data_root, epochs=1, cfg_options=PERSISTENT_WORKERS)]
+    for proc in runs:
+        _finish(proc)
+    after_first = checkpoint_weights(resumed / "epoch_1.pth")
+    _finish(_spawn_training(resumed, data_root, "--resume", epochs=epochs,
+                            cfg_options=PERSISTENT_WORKERS))
+    weights = checkpoint_weights(resumed / f"epoch_{epochs}.pth")
+    assert_same_weights(weights, checkpoint_weights(reference / f"epoch_{epochs}.pth"))
+    assert any(not torch.equal(after_first[k], weights[k]) for k in weights)
+
+
+# What the training loader's workers hand out per epoch, as in training: the tiny config's
+# train dataset and mmengine's loader (2 persistent workers, mmengine's worker_init_fn);
+# before each epoch the sampler's epoch is set (DistSamplerSeedHook) and, unless "off",
+# published to the workers as EpochSeedHook does. "fresh" is a new loader started at
+# epoch 1, as a resumed run starts it. Prints {sampler: {mode: {run: {sample_id: crc}}}}.
+_WORKER_DRAWS = """
+import json, sys, zlib
+from mmengine.runner import Runner
+from pisa.data.base import WorkerEpochSeeds
+from pisa.engine.config import load_config
+from pisa.engine.hooks import epoch_seeded_datasets
+from pisa.registry import DATASETS
+
+config, data_root = sys.argv[1:3]
+options = dict(o.split("=") for o in sys.argv[3:])
+options = {k: (v == "True" if v in ("True", "False") else int(v)) for k, v in options.items()}
+cfg = load_config(config, options, data_root)
+samplers = {"uniform": cfg.train_dataloader.dataset.sampler,
+            "random_clips": dict(type="RandomClipSampler", num_clips=2, clip_len=4)}
+
+def epochs(dataset, seeded, numbers):
+    loader = Runner.build_dataloader(dict(cfg.train_dataloader, dataset=dataset), seed=3)
+    seeds = WorkerEpochSeeds(3) if seeded else None
+    for inner in epoch_seeded_datasets(loader.dataset):
+        inner.set_worker_epoch_seeds(seeds)
+    draws = {}
+    for epoch in numbers:
+        loader.sampler.set_epoch(epoch)
+        if seeds is not None:
+            seeds.set_epoch(epoch)
+        draws[epoch] = {sid: zlib.crc32(video.numpy().tobytes()) for batch in loader
+                        for sid, video in zip(batch["data_samples"]["sample_id"],
+                                              batch["inputs"]["video"])}
+    return draws
+
+out = {}
+for name, sampler in samplers.items():
+    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, sampler=sampler))
+    out[name] = {}
+    for mode in ("on", "off") if name == "uniform" else ("on",):
+        persistent = epochs(dataset, mode == "on", [0, 1])
+        fresh = epochs(dataset, mode == "on", [1])
+        out[name][mode] = {"epoch0": persistent[0], "epoch1": persistent[1], "fresh1": fresh[1]}
+print(json.dumps(out))
+"""
+
+
+def test_workers_draw_per_epoch_from_the_seed_not_from_their_history(data_root):
+    import json
+
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
+    proc = subprocess.run([sys.executable, "-c", _WORKER_DRAWS, str(TINY_CONFIG), str(data_root),
+                           *PERSISTENT_WORKERS], env=env, capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    draws = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    for sampler, modes in draws.items():
+        on = modes["on"]
+        assert len(on["epoch1"]) >= 3, sampler  # the tiny data: 3 training performances
+        # a loader started at epoch 1 (a resume) hands out what persistent workers do there
+        assert on["fresh1"] == on["epoch1"], sampler
+        # and epochs differ: with the uniform sampler only the flips can differ
+        assert on["epoch0"] != on["epoch1"], sampler
+    # seeded once at start (mmengine's worker_init_fn alone), workers started at epoch 1
+    # draw the flips of their first epoch again, not epoch 1's: the check above sees that
+    off = draws["uniform"]["off"]
+    assert off["fresh1"] != off["epoch1"]
 
 
 _WRITER = """

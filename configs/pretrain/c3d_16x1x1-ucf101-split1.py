@@ -3,6 +3,9 @@
 # 128x171, a random 112x112 crop and a left-right flip in training, the centre clip and
 # centre crop in testing; SGD, 45 epochs. Validation is the split's test list (UCF101 has
 # no separate validation set); the best checkpoint is chosen on top-1 accuracy.
+# The backbone is the PISA configs' C3D (pool5 padded, the 4096-d flattened pool5 with no
+# projection) normalised the same way (ImageNet mean/std, as the released PISA loader
+# fed its C3D), so the exported weights are exactly what the PISA video branch runs.
 #
 #   pisa train configs/pretrain/c3d_16x1x1-ucf101-split1.py --data-root data/ucf101
 #   pisa export-backbone work_dirs/.../best_top1_epoch_N.pth --prefix backbone. --out c3d_ucf101.pth
@@ -27,10 +30,10 @@ model = dict(
     type='VideoRecognizer',
     data_preprocessor=dict(
         type='AQADataPreprocessor',
-        mean=[0.43216, 0.39466, 0.37645],
-        std=[0.22803, 0.22145, 0.21698]),
+        mean=[0.485, 0.456, 0.406],
+        std=[0.229, 0.224, 0.225]),
     backbone=dict(
-        type='C3D', widths=(64, 128, 256, 256, 256), feature_dim=4096,
+        type='C3D', widths=(64, 128, 256, 256, 256), feature_dim=None,
         clip_len=clip_len, size=crop, dropout=0.5),
     aggregator=dict(type='AvgAggregator'),
     num_classes=num_classes,

@@ -2,7 +2,9 @@
 # `pisa synth --performances 120 --seconds 6 --test-fraction 0.3` data.
 # Same structure as the paper: C3D on clips + ResNet-18 on mel images, clip features
 # averaged, concatenation fusion, a head per branch, Eq. 1 losses (CE + 0.1 (L1 + L2)).
-# Narrowed: C3D widths 16/32/64 on 8-frame 56x56 clips (256-d), ResNet-18 at width 16
+# Narrowed: C3D widths 16/32/64 on 8-frame 56x56 clips (its last pool padded as in the
+# paper's C3D: 64x2x8x8 = 8192 values), which keeps a small Linear projection to 256-d so
+# the video feature does not swamp the 128-d audio one in the fusion; ResNet-18 at width 16
 # on 64x64 mel images (128-d); 4 clips per sample; Adam from 1e-3, cosine-annealed to
 # 1e-5 over 16 epochs, each epoch reading 3 samples of every training performance (many
 # performances, few samples each).

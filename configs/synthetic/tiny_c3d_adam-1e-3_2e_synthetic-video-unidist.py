@@ -1,5 +1,6 @@
 # The smallest config that trains end to end (for tests and quick checks): video only, a
-# two-block C3D on 2 clips of 4 frames at 16x16, at most 3 samples per performance,
+# two-block C3D on 2 clips of 4 frames at 16x16 (8x2x5x5 = 400 values, projected to 16-d),
+# at most 3 samples per performance,
 # 2 epochs of batches of 2. Random flips and head dropout keep training random, so
 # reproducibility (seeds, resume) is tested on something that could differ.
 _base_ = [

@@ -8,6 +8,8 @@ from pisa.commands import CLIError, add_config_arguments, add_run_arguments, run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from pisa.engine.runner import PROTOCOLS
+
     add_config_arguments(parser)
     add_run_arguments(parser)
     parser.add_argument(
@@ -28,16 +30,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="train once per seed in <work-dir>/seed<N>; report mean and std",
     )
+    seeds.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="K-fold cross-validation over the training performances (grouped by performer, "
+        "stratified by level), one run per fold in <work-dir>/fold<i>; report mean and std "
+        "and the pooled out-of-fold metrics",
+    )
     parser.add_argument(
         "--deterministic",
         action="store_true",
         help="deterministic algorithms (randomness.deterministic=True)",
     )
     parser.add_argument(
+        "--protocol",
+        choices=list(PROTOCOLS),
+        default="val",
+        help="how the tested checkpoint is chosen: " + "; ".join(f"{k}: {v}" for k, v in PROTOCOLS.items()),
+    )
+    parser.add_argument(
         "--select-on-test",
         action="store_true",
-        help="choose the best checkpoint on the TEST split instead of val "
-        "(recorded in results.json)",
+        help="the same as --protocol test-selected (recorded in results.json)",
     )
 
 
@@ -48,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from mmengine.dist import is_main_process
 
-    from pisa.engine.runner import RunOptions, train, train_seeds
+    from pisa.engine.runner import PROTOCOLS, RunOptions, train, train_folds, train_seeds
     from pisa.evaluation.reports import format_metrics, format_seed_table
 
     opts = RunOptions(
@@ -60,7 +75,18 @@ def _run(args: argparse.Namespace) -> int:
         launcher=args.launcher,
         resume=args.resume,
         select_on_test=args.select_on_test,
+        protocol=args.protocol,
     )
+    if args.folds is not None:
+        if args.resume:
+            raise CLIError("--resume and --folds cannot be combined; resume one fold's work dir")
+        summary = train_folds(args.config, opts, args.folds)
+        if is_main_process():
+            print(f"test metrics over {summary['folds']} folds (std: sample standard deviation; "
+                  f"protocol {summary['protocol']}: {PROTOCOLS[summary['protocol']]})")
+            print(format_seed_table(summary))
+            print("pooled out-of-fold: " + format_metrics(summary["pooled_test_metrics"]))
+        return 0
     if args.seeds:
         if args.resume:
             raise CLIError("--resume and --seeds cannot be combined; resume one seed's work dir")
@@ -68,13 +94,16 @@ def _run(args: argparse.Namespace) -> int:
         if is_main_process():
             print(
                 f"{summary['split']} metrics over seeds {summary['seeds']} "
-                f"(std: sample standard deviation)"
+                f"(std: sample standard deviation; protocol {summary['protocol']}: "
+                f"{PROTOCOLS[summary['protocol']]})"
             )
             print(format_seed_table(summary))
         return 0
     results = train(args.config, opts)
     if is_main_process():
-        print(f"checkpoint: {results['checkpoint']} (selected on {results['selected_on']})")
+        print(f"protocol {results['protocol']}: {results['protocol_description']}")
+        print(f"checkpoint: {results['checkpoint']} (epoch {results['epoch']}, selected on "
+              f"{results['selected_on']})")
         for split in ("val", "test"):
             if results[f"{split}_metrics"]:
                 print(f"{split}: " + format_metrics(results[f"{split}_metrics"]))

@@ -3,7 +3,7 @@
 The file is a CSV (or JSON lines, ``.jsonl``: one object per line with the same keys),
 one row per performance::
 
-    id,split,video,audio,target,frame_start,frame_end,crop_x1,crop_y1,crop_x2,crop_y2,group
+    id,split,video,audio,target,frame_start,frame_end,crop_x1,crop_y1,crop_x2,crop_y2,performer
     p001,train,videos/p001.mp4,,7,0,900,100,80,740,560,pianist_a
     p002,train,videos/p002.mp4,audio/p002.wav,4,,,,,,,pianist_b
     p003,test,videos/p003.mp4,,9,120,1020,,,,,pianist_c
@@ -12,7 +12,8 @@ Required: ``id`` (unique), ``split`` (any name: the dataset's ``split`` selects 
 ``video`` and ``target``. Optional: ``audio`` (a wav aligned with the video; empty: the
 video's own track), ``frame_start`` / ``frame_end`` (source frames, end exclusive; empty:
 the whole video), ``crop_x1..crop_y2`` (source pixels; empty: no crop), ``group`` (what
-pooled metrics group by; empty: the id). Paths are relative to ``data_root``, which
+pooled metrics group by: rows of one performance; empty: the id), ``performer`` (who
+performed, which a validation carve or a fold keeps on one side; empty: the group). Paths are relative to ``data_root``, which
 defaults to the annotation file's folder (a relative ``ann_file`` is itself under
 ``data_root`` when that is given).
 
@@ -69,7 +70,10 @@ class AQACSVDataset(AQABaseDataset):
     Args:
         ann_file: the annotation file; a relative path is under ``data_root`` when that is
             given, else under the current folder.
-        split: the ``split`` value of the rows to use.
+        split: the ``split`` value of the rows to use; with ``val_performances``,
+            ``'val'`` is carved from the ``'train'`` rows instead (by ``group``, stratified
+            by level, by ``performer``), so a file with only train and test rows has a
+            validation split.
         task: ``'level'`` or ``'score'``.
         num_classes: levels are ``1..num_classes`` (task ``'level'``).
         data_root: folder of the relative paths (default: the annotation file's folder).
@@ -77,10 +81,13 @@ class AQACSVDataset(AQABaseDataset):
         ``UniformSampler(num_clips=10, clip_len=16)``.
     """
 
+    _carves_val = False
+
     def __init__(self, ann_file: str, split: str = "train", task: str = "level",
                  num_classes: int = 10, data_root: Optional[str] = None, **kwargs: Any) -> None:
         if task not in ("level", "score"):
             raise ValueError(f"AQACSVDataset: task must be 'level' or 'score', got {task!r}")
+        # without a carve, split='val' reads the file's own 'val' rows
         self.split, self.task, self.num_classes = split, task, int(num_classes)
         self.ann_path = Path(ann_file)
         if data_root not in (None, "") and not self.ann_path.is_absolute():
@@ -136,6 +143,9 @@ class AQACSVDataset(AQABaseDataset):
                 "frame_offset": start, "num_frames": None if end is None else end - start,
                 "fps": None, "crop_box": crop, "label": label, "score": score,
                 "group": pid if _blank(row.get("group")) else row["group"].strip(),
+                # who performed: a validation carve or a fold keeps each on one side
+                "performer": next((row[c].strip() for c in ("performer", "group")
+                                   if not _blank(row.get(c))), pid),
                 "ann_source": where,
             })
         return perfs

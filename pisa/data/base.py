@@ -42,10 +42,18 @@ Every failure is written to the report file when one is set
 (:meth:`AQABaseDataset.set_bad_sample_report`, done by ``BadSampleHook``), and
 ``max_bad_samples`` caps how many distinct bad samples a run tolerates, counted across
 DataLoader workers through that file.
+
+Randomness in DataLoader workers (:class:`WorkerEpochSeeds`, set by ``EpochSeedHook``):
+at the first sample a worker prepares in an epoch, its ``random``, numpy and torch
+generators are seeded from ``(seed, epoch, rank, worker id)``, persistent workers
+included, so the flips and random clips of an epoch do not depend on what the worker
+did before (a resumed run draws like an uninterrupted one).
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
+import random
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -55,7 +63,9 @@ from mmengine.dataset import BaseDataset
 from pisa.data import bad_samples as bad_lib
 from pisa.data import cache as cache_lib
 from pisa.data.bad_samples import BadSampleWarning
+from pisa.data.records import FPS_MISMATCH, resolve_fps
 from pisa.data.samplers import ClipSampler
+from pisa.data.splits import assign_folds, carve_validation, level_counts
 from pisa.data.transforms import CropResize, LoadAudio
 from pisa.io.jsonlines import append_json_line
 from pisa.io.media import FrameSource, check_crop_box, load_audio
@@ -97,9 +107,24 @@ class AQABaseDataset(BaseDataset):
         check_media: open every source once at start-up to report bad media early.
         recordings: performance records (module docstring) to use instead of
             :meth:`load_performances`; the adapter's annotation files are then not read.
+        val_performances: carve a validation split from the adapter's training
+            performances (:func:`pisa.data.splits.carve_validation`: a count or a fraction,
+            grouped by performer, stratified by level): ``split='val'`` is then the carved
+            part and ``split='train'`` the rest. None: the adapter's own splits.
+        split_seed: the seed of that carve and of the folds.
+        folds, fold: ``folds``-fold cross-validation over the adapter's training
+            performances (:func:`pisa.data.splits.assign_folds`: grouped by performer,
+            stratified by level): ``split='test'`` is fold ``fold``, ``split='train'`` the
+            other folds (less the validation carve, when ``val_performances`` is set, which
+            ``split='val'`` is then).
+        fps_mismatch: a video whose own frame rate differs from the annotation's by more
+            than 0.5 %: ``'error'`` (default, naming both) or ``'video'`` (follow the
+            video, with a warning).
     """
 
     METAINFO: dict = dict(num_classes=10)
+    #: whether ``split='val'`` exists only as a carve (the adapter has no val annotations)
+    _carves_val = True
 
     def __init__(self, data_root: str = "", ann_file: str = "", pipeline: Sequence[Any] = (),
                  sampler: Union[None, Dict, ClipSampler] = None,
@@ -108,15 +133,30 @@ class AQABaseDataset(BaseDataset):
                  check_media: bool = True, test_mode: bool = False,
                  lazy_init: bool = False, serialize_data: bool = True, max_refetch: int = 100,
                  metainfo: Optional[dict] = None,
-                 recordings: Optional[Sequence[dict]] = None) -> None:
+                 recordings: Optional[Sequence[dict]] = None,
+                 val_performances: Union[None, int, float] = None, split_seed: int = 0,
+                 folds: Optional[int] = None, fold: int = 0,
+                 fps_mismatch: str = "error") -> None:
         if on_bad_sample not in ("error", "skip"):
             raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
+        if fps_mismatch not in FPS_MISMATCH:
+            raise ValueError(f"fps_mismatch must be one of {FPS_MISMATCH}, got {fps_mismatch!r}")
+        if getattr(self, "split", None) == "val" and not val_performances and self._carves_val:
+            raise ValueError(f"{type(self).__name__}: split='val' needs val_performances "
+                             "(a count or fraction of the training performances)")
+        self.val_performances = val_performances or None
+        self.split_seed = int(split_seed)
+        if folds is not None and not (isinstance(fold, int) and 0 <= fold < int(folds)):
+            raise ValueError(f"fold must be in 0..{int(folds) - 1} for folds={folds}, got {fold!r}")
+        self.folds, self.fold = (None if folds is None else int(folds)), int(fold)
+        self.fps_mismatch = fps_mismatch
         bad_lib.check_max_bad_samples(max_bad_samples)
         self.max_bad_samples = max_bad_samples
         self.bad_sample_report: Optional[str] = None
         self.bad_sample_split = "train" if not test_mode else "test"
         # failures seen in this process while no report file is set
         self._bad_records: List[Dict] = []
+        self.worker_epoch_seeds: Optional[WorkerEpochSeeds] = None
         self.sampler = build_clip_sampler(sampler, self.default_sampler())
         self.modalities = tuple(modalities)
         self.cache_dir = os.fspath(cache_dir) if cache_dir else None
@@ -148,12 +188,14 @@ class AQABaseDataset(BaseDataset):
             if isinstance(t, CropResize):
                 size = t.size
             if isinstance(t, LoadAudio):
-                sample_rate = t.sample_rate
+                # None means "no audio" to the cache: the file's own rate is NATIVE_RATE
+                sample_rate = cache_lib.NATIVE_RATE if t.sample_rate is None else t.sample_rate
         return size, sample_rate
 
     def cache_settings(self) -> Tuple[Tuple[int, int], Optional[int]]:
         """``(size, sample_rate)`` the prepared cache stores: from the pipeline's
-        ``CropResize`` and ``LoadAudio`` (sample_rate None without audio)."""
+        ``CropResize`` and ``LoadAudio`` (sample_rate None without audio,
+        ``cache.NATIVE_RATE`` for the file's own rate)."""
         size, sample_rate = self._pipeline_settings()
         if size is None:
             raise ValueError(f"{type(self).__name__}: a prepared cache needs a CropResize "
@@ -193,6 +235,11 @@ class AQABaseDataset(BaseDataset):
                 append_json_line(self.bad_sample_report, record)
         if pending:
             self._check_bad_sample_cap()
+
+    def set_worker_epoch_seeds(self, seeds: Optional["WorkerEpochSeeds"]) -> None:
+        """Reseed DataLoader workers each epoch from ``seeds`` (None: leave them as
+        seeded at start); set before the workers start, so they inherit it."""
+        self.worker_epoch_seeds = seeds
 
     def bad_sample_records(self) -> List[Dict]:
         """Failures recorded so far for this dataset's split: from the report file (every
@@ -247,8 +294,7 @@ class AQABaseDataset(BaseDataset):
         where = f"performance {perf['perf_id']} ({perf['ann_source']})"
         source = FrameSource(perf.get("video_path") or perf["frame_dir"])
         available = len(source)
-        if not perf.get("fps") and source.fps:
-            perf["fps"] = source.fps
+        perf["fps"] = resolve_fps(perf, source.fps, where, self.fps_mismatch)
         if perf.get("crop_box") is not None:
             height, width = source.frame_size()
             check_crop_box(perf["crop_box"], width, height, where)
@@ -256,11 +302,15 @@ class AQABaseDataset(BaseDataset):
             source = perf.get("audio_path") or perf.get("video_path")
             if not source:
                 raise ValueError(f"{where}: the audio modality needs an audio file or a video track")
-            load_audio(source, self._pipeline_settings()[1] or 22050)
+            rate = self._pipeline_settings()[1]
+            load_audio(source, None if rate == cache_lib.NATIVE_RATE else rate or 22050)
         return available - int(perf.get("frame_offset", 0))
 
     def _samples_of(self, perf: Dict) -> List[Dict]:
         where = f"performance {perf['perf_id']} ({perf['ann_source']})"
+        # what the annotation said, before the media fill it in: the prepared cache keys
+        # on this, so `pisa prepare` and training find the same entry
+        perf.setdefault("annotated", {"num_frames": perf.get("num_frames"), "fps": perf.get("fps")})
         available = None
         if self.cache_dir:
             self._from_cache(perf)
@@ -292,7 +342,7 @@ class AQABaseDataset(BaseDataset):
         data_list: List[Dict] = []
         self.performances = []
         given = self.recordings
-        for perf in self.load_performances() if given is None else [dict(r) for r in given]:
+        for perf in self._split_performances() if given is None else [dict(r) for r in given]:
             perf.setdefault("video_path", None)
             perf.setdefault("frame_dir", None)
             perf.setdefault("audio_path", None)
@@ -310,6 +360,34 @@ class AQABaseDataset(BaseDataset):
             raise ValueError(f"{type(self).__name__}: no samples (every performance was empty or skipped)")
         return data_list
 
+    def _split_performances(self) -> List[Dict]:
+        """The adapter's performances of ``self.split``, or with ``val_performances`` the
+        carved side of its training performances."""
+        split = getattr(self, "split", None)
+        carve = bool(self.val_performances) and split in ("train", "val")
+        if split not in ("train", "val", "test") or not (self.folds or carve) or (
+                split == "val" and not carve):
+            return self.load_performances()
+        self.split = "train"
+        try:
+            train = self.load_performances()
+        finally:
+            self.split = split
+        if self.folds:
+            fold_of = assign_folds(train, self.folds, self.split_seed)
+            if split == "test":
+                return [p for p, f in zip(train, fold_of) if f == self.fold]
+            train = [p for p, f in zip(train, fold_of) if f != self.fold]
+        if not self.val_performances:
+            return train
+        kept, val = carve_validation(train, self.val_performances, self.split_seed)
+        return val if split == "val" else kept
+
+    def level_counts(self) -> Dict[str, int]:
+        """Samples per level (1-based) of this dataset, as the run prints them."""
+        # the stored records: get_data_info would draw random clips
+        return level_counts([BaseDataset.get_data_info(self, i) for i in range(len(self))])
+
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
         if self.sampler.random and not info["annotated_samples"]:  # drawn again on every read
@@ -321,6 +399,8 @@ class AQABaseDataset(BaseDataset):
         :class:`~pisa.data.bad_samples.BadSampleError`, or with ``on_bad_sample='skip'``
         (training only) returns None so mmengine reads another sample, until more than
         ``max_bad_samples`` failed."""
+        if self.worker_epoch_seeds is not None:
+            self.worker_epoch_seeds.reseed_worker()  # before this epoch's first draw
         info = self.get_data_info(idx)
         try:
             return self.pipeline(info)
@@ -349,13 +429,71 @@ def _failed_file(info: Dict, err: Exception) -> Optional[str]:
 
 def draw_rng() -> np.random.Generator:
     """A generator for one random draw of a sample, reproducible under the run's seed:
-    seeded from numpy's global generator (seeded by the runner, each epoch by
-    ``EpochSeedHook``, in DataLoader workers by mmengine's ``worker_init_fn``) and, in a
-    worker, torch's per-epoch worker seed, so workers and epochs draw differently."""
+    seeded from numpy's global generator. That one is seeded by the runner and each epoch
+    by ``EpochSeedHook`` in the main process; in a DataLoader worker, each epoch from
+    ``(seed, epoch, rank, worker id)`` (:class:`WorkerEpochSeeds`), or, in a worker
+    without them, once by mmengine's ``worker_init_fn``: then torch's worker seed is
+    mixed in, so that epochs still draw differently."""
     import torch.utils.data
 
     entropy = [int(np.random.randint(0, 2**31 - 1))]
     worker = torch.utils.data.get_worker_info()
-    if worker is not None:
+    # torch's worker seed comes from the main process's generator when the iterator is
+    # made, which a resume makes at another epoch: left out when seeded per epoch
+    if worker is not None and not _worker_seeded_per_epoch:
         entropy.append(int(worker.seed) % 2**63)
     return np.random.default_rng(entropy)
+
+
+#: True in a DataLoader worker once :class:`WorkerEpochSeeds` has seeded it
+_worker_seeded_per_epoch = False
+
+
+def worker_epoch_seed(seed: int, epoch: int, rank: int, worker_id: int) -> int:
+    """The seed of DataLoader worker ``worker_id`` of rank ``rank`` in ``epoch``: the first
+    32-bit word of ``numpy.random.SeedSequence([seed mod 2**64, epoch, rank, worker_id])``
+    (a hash of the four, so no two tuples are seeded alike by construction)."""
+    entropy = [int(seed) % 2**64, int(epoch), int(rank), int(worker_id)]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+class WorkerEpochSeeds:
+    """Seeds DataLoader workers per epoch. The main process publishes the epoch with
+    :meth:`set_epoch` before the epoch's batches are requested; a worker, at the first
+    sample it prepares in a new epoch (:meth:`reseed_worker`), seeds ``random``, numpy's
+    global generator and torch with :func:`worker_epoch_seed` ``(seed, epoch, rank, worker
+    id)``. The epoch lives in shared memory made before the workers start, so forked (or
+    spawned) workers see every later value, persistent workers included; with persistent
+    workers torch sends an epoch's first indices only when the loop calls ``iter()``,
+    after ``before_train_epoch``. Does nothing in the main process (``num_workers=0``)."""
+
+    def __init__(self, seed: int, rank: int = 0) -> None:
+        self.seed, self.rank = int(seed), int(rank)
+        self._epoch = multiprocessing.RawValue("q", -1)
+        self._seeded_epoch: Optional[int] = None  # per process: each worker has its copy
+
+    @property
+    def epoch(self) -> int:
+        """The epoch last published (-1 before the first)."""
+        return int(self._epoch.value)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Publish ``epoch`` to the workers (main process, before the epoch's batches)."""
+        self._epoch.value = int(epoch)
+
+    def reseed_worker(self) -> None:
+        """In a DataLoader worker, seed its generators for the published epoch unless done."""
+        global _worker_seeded_per_epoch
+        import torch
+        import torch.utils.data
+
+        worker = torch.utils.data.get_worker_info()
+        epoch = self.epoch
+        if worker is None or epoch < 0 or epoch == self._seeded_epoch:
+            return
+        self._seeded_epoch = epoch
+        seed = worker_epoch_seed(self.seed, epoch, self.rank, worker.id)
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        _worker_seeded_per_epoch = True

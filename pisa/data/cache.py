@@ -4,8 +4,9 @@ size, stored as memory-mappable ``.npy`` files, so that training reads samples w
 
 An entry is a folder ``<cache_dir>/<key>/`` holding ``frames.npy`` (uint8
 ``(F, H, W, 3)``, the trimmed performance), ``audio.npy`` (float32 ``(S,)``, mono, at the
-pipeline's rate, starting at the performance's first frame; only when audio is used) and
-``meta.json`` (``num_frames``, ``fps``, the settings). ``key`` hashes the source files'
+pipeline's rate or the file's own, starting at the performance's first frame; only when
+audio is used) and ``meta.json`` (``num_frames``, ``fps``, the settings; ``sample_rate``
+is the rate ``audio.npy`` holds). ``key`` hashes the source files'
 paths, sizes and modification times and the preprocessing settings, so a changed source
 or setting gives a new key and the old entry is no longer read. An entry is written in a
 temporary folder that is renamed into place when complete: an interrupted prepare leaves
@@ -22,12 +23,16 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from pisa.data.bad_samples import BadSampleWarning
+from pisa.data.records import resolve_fps
 from pisa.data.transforms import audio_offset
 from pisa.io.atomic import atomic_folder
-from pisa.io.media import FrameSource, list_frame_files, load_audio, read_frames
+from pisa.io.media import FrameSource, list_frame_files, read_audio, read_frames
 
 PathLike = Union[str, os.PathLike]
 CACHE_VERSION = 1
+#: ``sample_rate`` of an entry whose audio is read at the file's own rate (None: no audio);
+#: its ``meta.json`` records the rate that was read
+NATIVE_RATE = "native"
 
 
 def _stat(path: str) -> List[Any]:
@@ -54,8 +59,9 @@ def entry_key(perf: Dict, size: Tuple[int, int], sample_rate: Optional[int]) -> 
         "sources": source_fingerprint(perf),
         "crop_box": None if perf.get("crop_box") is None else [float(v) for v in perf["crop_box"]],
         "frame_offset": int(perf.get("frame_offset", 0)),
-        "num_frames": perf.get("num_frames"),
-        "fps": perf.get("fps"),
+        # as annotated (known before any media is opened), not as filled in from the video
+        "num_frames": perf.get("annotated", perf).get("num_frames"),
+        "fps": perf.get("annotated", perf).get("fps"),
         "size": [int(size[0]), int(size[1])],
         "sample_rate": sample_rate,
     }
@@ -75,10 +81,11 @@ def read_meta(entry: PathLike) -> Dict:
 
 
 def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
-                  sample_rate: Optional[int], chunk: int = 64) -> Path:
+                  sample_rate: Optional[int], chunk: int = 64, fps_mismatch: str = "error") -> Path:
     """Decode the performance once, in order and in chunks of ``chunk`` frames, crop and
     resize to ``size = (h, w)`` (:func:`pisa.io.media.read_frames`), read its audio at
-    ``sample_rate`` (None: no audio), and write the entry atomically. An entry already
+    ``sample_rate`` (:data:`NATIVE_RATE`: the file's own rate; None: no audio; the rate
+    read is ``meta.json``'s ``sample_rate``), and write the entry atomically. An entry already
     present is kept. Returns its folder."""
     final = entry_dir(cache_dir, perf, size, sample_rate)
     if final.is_dir():
@@ -86,7 +93,7 @@ def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
     where = f"performance {perf['perf_id']} ({perf.get('ann_source')})"
     source = FrameSource(perf.get("video_path") or perf["frame_dir"])
     offset = int(perf.get("frame_offset", 0))
-    fps = float(perf["fps"]) if perf.get("fps") else source.fps
+    fps = resolve_fps(perf, source.fps, where, fps_mismatch)
     num = perf.get("num_frames")
     num = len(source) - offset if num is None else int(num)
     if offset + num > len(source):
@@ -99,14 +106,16 @@ def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
                     chunk=chunk, out=frames, where=where)
         frames.flush()
         del frames
+        rate = None
         if sample_rate is not None:
-            track = load_audio(perf.get("audio_path") or perf["video_path"], sample_rate)
-            start = audio_offset(offset, fps, sample_rate)
+            track, rate = read_audio(perf.get("audio_path") or perf["video_path"],
+                                     None if sample_rate == NATIVE_RATE else int(sample_rate))
+            start = audio_offset(offset, fps, rate)
             # one second past the last frame: room for the last clip's window
-            stop = start + int(np.ceil(num / fps * sample_rate)) + int(sample_rate)
+            stop = start + int(np.ceil(num / fps * rate)) + int(rate)
             np.save(tmp / "audio.npy", np.ascontiguousarray(track[start:stop], dtype=np.float32))
         meta = {"perf_id": str(perf["perf_id"]), "num_frames": num, "fps": fps,
-                "size": list(size), "sample_rate": sample_rate}
+                "size": list(size), "sample_rate": rate}
         (tmp / "meta.json").write_text(json.dumps(meta))
     return final
 
@@ -126,7 +135,8 @@ def write_cache(dataset: Any, cache_dir: PathLike, chunk: int = 64) -> List[Path
     out = []
     for perf in perfs:
         try:
-            out.append(prepare_entry(perf, cache_dir, size, sample_rate, chunk))
+            out.append(prepare_entry(perf, cache_dir, size, sample_rate, chunk,
+                                     fps_mismatch=dataset.fps_mismatch))
         except (ValueError, FileNotFoundError) as err:
             if dataset.on_bad_sample != "skip":
                 raise

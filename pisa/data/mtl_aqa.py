@@ -30,7 +30,9 @@ class MTLAQADataset(AQABaseDataset):
     Args:
         data_root: folder of the videos.
         ann_dir: folder of the annotation pickles (default: ``data_root``).
-        split: ``'train'`` or ``'test'`` (reads ``<split>_split_<split_index>.pkl``).
+        split: ``'train'`` or ``'test'`` (reads ``<split>_split_<split_index>.pkl``), or ``'val'``
+            carved from train with ``val_performances`` (grouped by video: a dive's
+            performer is its competition video here).
         video_pattern: video file of a ``video_no`` (default ``'{video_no:02d}.mp4'``).
         Other arguments: :class:`pisa.data.base.AQABaseDataset`.
     """
@@ -40,8 +42,9 @@ class MTLAQADataset(AQABaseDataset):
     def __init__(self, data_root: str = "", ann_dir: Optional[str] = None, split: str = "train",
                  split_index: int = 0, video_pattern: str = "{video_no:02d}.mp4",
                  modalities: tuple = ("video",), **kwargs: Any) -> None:
-        if split not in ("train", "test"):
-            raise ValueError(f"MTLAQADataset: split must be 'train' or 'test', got {split!r}")
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"MTLAQADataset: split must be 'train', 'val' (with val_performances) "
+                             f"or 'test', got {split!r}")
         self.split, self.split_index, self.video_pattern = split, int(split_index), video_pattern
         self.ann_dir = ann_dir
         super().__init__(data_root=data_root, modalities=modalities, **kwargs)
@@ -82,6 +85,7 @@ class MTLAQADataset(AQABaseDataset):
                 "video_path": str(Path(self.data_root) / self.video_pattern.format(video_no=int(video_no))),
                 "frame_offset": start, "num_frames": end - start + 1, "fps": None,
                 "label": -1, "score": score, "group": f"{int(video_no):02d}_{int(dive_no)}",
+                "performer": f"video {int(video_no):02d}",
                 "ann_source": f"{ann_path.name} entry {key!r}",
             })
         return perfs

@@ -178,54 +178,32 @@ def read_released_annotations(ann_dir: PathLike, scheme: str, table: Sequence[Di
     return out
 
 
-def assign_splits(table: Sequence[Dict[str, Any]], split_mode: str = "released",
-                  val_performances: Union[None, int, float] = None, seed: int = 0,
+def assign_splits(table: Sequence[Dict[str, Any]], split_mode: str = "released", seed: int = 0,
                   test_fraction: Optional[float] = None) -> Dict[int, str]:
-    """Performance id -> ``'train'``, ``'val'`` or ``'test'``.
+    """Performance id -> ``'train'`` or ``'test'``.
 
     ``split_mode='released'`` keeps the table's split; ``'performer_disjoint'`` re-splits
     by ``source_video`` (one pianist per source video): whole source videos, shuffled with
     ``seed``, go to test until ``test_fraction`` of the performances (default: the
-    released share) are there. ``val_performances`` (a count, or a fraction of the train
-    performances) moves performances (whole source videos when performer-disjoint) from
-    train to val, chosen with ``seed``."""
-    rng = np.random.default_rng(seed)
+    released share) are there. A validation split is carved from train by the dataset
+    (``val_performances``, :mod:`pisa.data.splits`), by source video too."""
     if split_mode == "released":
-        splits = {r["id"]: r["split"] for r in table}
-        unit = {r["id"]: r["id"] for r in table}
-    elif split_mode == "performer_disjoint":
-        unit = {r["id"]: r["source_video"] for r in table}
-        if test_fraction is None:
-            test_fraction = sum(r["split"] == "test" for r in table) / len(table)
-        groups = sorted(set(unit.values()))
-        rng.shuffle(groups)
-        target, test_groups, count = round(test_fraction * len(table)), set(), 0
-        for g in groups:
-            if count >= target:
-                break
-            test_groups.add(g)
-            count += sum(unit[r["id"]] == g for r in table)
-        splits = {r["id"]: "test" if unit[r["id"]] in test_groups else "train" for r in table}
-    else:
+        return {r["id"]: r["split"] for r in table}
+    if split_mode != "performer_disjoint":
         raise ValueError(f"split_mode must be 'released' or 'performer_disjoint', got {split_mode!r}")
-    if val_performances:
-        train_ids = [i for i, s in splits.items() if s == "train"]
-        want = (int(val_performances) if isinstance(val_performances, int)
-                else max(1, round(float(val_performances) * len(train_ids))))
-        if not 0 < want < len(train_ids):
-            raise ValueError(f"val_performances={val_performances!r} leaves no train or no val "
-                             f"performances (train has {len(train_ids)})")
-        groups = sorted({unit[i] for i in train_ids})
-        rng.shuffle(groups)
-        moved = 0
-        for g in groups:
-            if moved >= want:
-                break
-            for i in train_ids:
-                if unit[i] == g:
-                    splits[i] = "val"
-                    moved += 1
-    return splits
+    rng = np.random.default_rng(seed)
+    unit = {r["id"]: r["source_video"] for r in table}
+    if test_fraction is None:
+        test_fraction = sum(r["split"] == "test" for r in table) / len(table)
+    groups = sorted(set(unit.values()))
+    rng.shuffle(groups)
+    target, test_groups, count = round(test_fraction * len(table)), set(), 0
+    for g in groups:
+        if count >= target:
+            break
+        test_groups.add(g)
+        count += sum(unit[r["id"]] == g for r in table)
+    return {r["id"]: "test" if unit[r["id"]] in test_groups else "train" for r in table}
 
 
 @component("dataset")
@@ -241,7 +219,9 @@ class PISADataset(AQABaseDataset):
             without it the samples are derived from the table with the sampler.
         table: the performance table CSV (default: the shipped one).
         label: ``'player'`` (default) or ``'song'`` level; label = level - 1.
-        split_mode, val_performances, split_seed, test_fraction: see :func:`assign_splits`.
+        split_mode, test_fraction: see :func:`assign_splits` (seeded by ``split_seed``).
+        val_performances, split_seed: the validation carve, by source video
+            (:class:`pisa.data.base.AQABaseDataset`).
         frames_dir, audio_dir, video_ext: media names under ``data_root``.
         Other arguments: :class:`pisa.data.base.AQABaseDataset`.
     """
@@ -256,18 +236,16 @@ class PISADataset(AQABaseDataset):
             raise ValueError(f"PISADataset: layout must be 'video' or 'frames', got {layout!r}")
         if split not in ("train", "val", "test"):
             raise ValueError(f"PISADataset: split must be 'train', 'val' or 'test', got {split!r}")
-        if split == "val" and not val_performances:
-            raise ValueError("PISADataset: split='val' needs val_performances (a count or fraction)")
         if label not in ("player", "song"):
             raise ValueError(f"PISADataset: label must be 'player' or 'song', got {label!r}")
         if scheme not in SCHEMES:
             raise ValueError(f"PISADataset: scheme must be one of {SCHEMES}, got {scheme!r}")
         self.layout, self.split, self.scheme, self.label = layout, split, scheme, label
         self.ann_dir, self.table_path = ann_dir, table
-        self.split_args = dict(split_mode=split_mode, val_performances=val_performances,
-                               seed=split_seed, test_fraction=test_fraction)
+        self.split_args = dict(split_mode=split_mode, seed=split_seed, test_fraction=test_fraction)
         self.frames_dir, self.audio_dir, self.video_ext = frames_dir, audio_dir, video_ext
-        super().__init__(data_root=data_root, **kwargs)
+        super().__init__(data_root=data_root, val_performances=val_performances,
+                         split_seed=split_seed, **kwargs)
 
     def default_sampler(self) -> ClipSampler:
         cls = UniformSampler if getattr(self, "scheme", "unidist") == "unidist" else ContiguousSampler
@@ -288,6 +266,7 @@ class PISADataset(AQABaseDataset):
             start, num = performance_frames(row)
             perf = {"perf_id": str(pid), "fps": float(row["fps"]), "num_frames": num,
                     "label": level - 1, "score": float(level - 1), "group": str(pid),
+                    "performer": f"source video {row['source_video']}",
                     "ann_source": f"{table_name} id {pid}"}
             if self.layout == "frames":
                 perf.update(frame_dir=str(root / self.frames_dir / str(pid)), frame_offset=0,

@@ -13,15 +13,16 @@ prepared-cache folder or None), ``label``, ``score``, ``sample_id``, ``group`` a
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
 
 from pisa.data import audio as audio_lib
-from pisa.io.media import FrameSource, check_crop_box, crop_resize, load_audio, read_frames
+from pisa.io.media import FrameSource, check_crop_box, crop_resize, read_audio, read_frames
 from pisa.registry import component
 
 
@@ -124,7 +125,10 @@ class CropResize:
 @component("transform")
 class RandomFlip:
     """Flip the whole sample left-right with probability ``prob`` (the same for every frame
-    of every clip). Reads and replaces ``imgs``; adds ``flip`` (bool)."""
+    of every clip). Reads and replaces ``imgs``; adds ``flip`` (bool). Draws from numpy's
+    global generator, which ``EpochSeedHook`` seeds each epoch, in a DataLoader worker from
+    ``(seed, epoch, rank, worker id)`` (:class:`pisa.data.base.WorkerEpochSeeds`), so an
+    epoch flips the same samples whatever ran before it (a resume included)."""
 
     def __init__(self, prob: float = 0.5) -> None:
         self.prob = float(prob)
@@ -142,34 +146,52 @@ class RandomFlip:
 
 @component("transform")
 class LoadAudio:
-    """Read the performance's mono audio at ``sample_rate`` (decord): from ``audio_path``
-    (a wav) or, when None, the video's own track; from the prepared cache when there is
-    one. Reads ``audio_path``, ``video_path``, ``frame_offset``, ``fps``, ``cache_entry``.
-    Adds ``audio`` float32 ``(S,)``, ``audio_sr`` and ``audio_offset`` (the sample index of
-    the trimmed performance's frame 0: the audio is aligned with the source video)."""
+    """Read the performance's mono audio at ``sample_rate`` (decord), or with None at the
+    file's own rate, resampling nothing (as the released PISA loader did); from
+    ``audio_path`` (a wav) or, when None, the video's own track; from the prepared cache
+    when there is one (at the rate its ``meta.json`` records). Reads ``audio_path``,
+    ``video_path``, ``frame_offset``, ``fps``, ``cache_entry``. Adds ``audio`` float32
+    ``(S,)``, ``audio_sr`` (the rate of ``audio``) and ``audio_offset`` (the sample index
+    of the trimmed performance's frame 0: the audio is aligned with the source video)."""
 
-    def __init__(self, sample_rate: int = 22050, keep: int = 2) -> None:
-        self.sample_rate = int(sample_rate)
+    def __init__(self, sample_rate: Optional[int] = 22050, keep: int = 2) -> None:
+        self.sample_rate = None if sample_rate is None else int(sample_rate)
         self.keep = int(keep)
         # consecutive samples mostly come from the same performance: keep a few tracks
-        self._tracks = KeptOpen(self.keep, functools.partial(load_audio, sample_rate=self.sample_rate))
+        self._tracks = KeptOpen(self.keep, functools.partial(read_audio, sample_rate=self.sample_rate))
+        self._entry_rates = KeptOpen(self.keep, _cached_rate)
 
     def __call__(self, results: Dict) -> Dict:
         if results.get("cache_entry"):
+            rate = self._entry_rates.get(os.path.join(results["cache_entry"], "meta.json"))
+            if self.sample_rate is not None and rate != self.sample_rate:
+                raise ValueError(f"{_where(results)}: cache entry {results['cache_entry']} "
+                                 f"holds audio at {rate} Hz, the pipeline reads it at "
+                                 f"{self.sample_rate} Hz")
             results["audio"] = np.load(os.path.join(results["cache_entry"], "audio.npy"), mmap_mode="r")
             results["audio_offset"] = 0
         else:
             source = results.get("audio_path") or results.get("video_path")
             if not source:
                 raise ValueError(f"{_where(results)}: no audio source (no audio file and no video)")
-            results["audio"] = self._tracks.get(source)
-            results["audio_offset"] = audio_offset(results.get("frame_offset", 0), results["fps"],
-                                                   self.sample_rate)
-        results["audio_sr"] = self.sample_rate
+            results["audio"], rate = self._tracks.get(source)
+            results["audio_offset"] = audio_offset(results.get("frame_offset", 0),
+                                                   results["fps"], rate)
+        results["audio_sr"] = int(rate)
         return results
 
     def __repr__(self) -> str:
         return f"LoadAudio(sample_rate={self.sample_rate})"
+
+
+def _cached_rate(meta_path: str) -> int:
+    """The audio rate a prepared-cache entry stores (its ``meta.json``)."""
+    with open(meta_path) as f:
+        rate = json.load(f).get("sample_rate")
+    if not rate:
+        raise ValueError(f"{meta_path}: the cache entry holds no audio "
+                         "(prepared without LoadAudio)")
+    return int(rate)
 
 
 def audio_offset(frame_offset: int, fps: float, sample_rate: int) -> int:
@@ -182,14 +204,21 @@ class MelSpectrogram:
     """Per clip, the audio from the clip's first to its last frame
     (``samples = frame / fps * sr``) as a mel image (:func:`pisa.data.audio.mel_images`,
     released settings by default). Reads ``audio``, ``audio_sr``, ``audio_offset``,
-    ``frame_inds``, ``fps``. Adds ``mel`` float32 ``(K, 1, H, W)``."""
+    ``frame_inds``, ``fps``. Adds ``mel`` float32 ``(K, 1, H, W)``. ``pad_mode``,
+    ``image`` and ``max_value`` are :func:`~pisa.data.audio.mel_images`'s: the defaults
+    (zero padding, float image, 0..255) are this framework's; the released loader's
+    recipe is ``pad_mode='reflect', image='release', max_value=1.0`` with
+    ``LoadAudio(sample_rate=None)``."""
 
     def __init__(self, size: Sequence[int] = (224, 224), n_fft: int = 2048, hop_length: int = 512,
                  n_mels: int = 128, fmin: float = 20.0, fmax: float = 8300.0, top_db: float = 80.0,
+                 pad_mode: str = "constant", image: str = "float", max_value: float = 255.0,
                  max_shortfall_s: float = 0.1) -> None:
         self.size = (int(size[0]), int(size[1]))
+        audio_lib.check_image_settings(image, max_value)  # a config error shows when built
         self.mel_args = dict(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=fmin,
-                             fmax=fmax, top_db=top_db)
+                             fmax=fmax, top_db=top_db, pad_mode=str(pad_mode), image=str(image),
+                             max_value=float(max_value))
         self.max_shortfall_s = float(max_shortfall_s)
 
     def __call__(self, results: Dict) -> Dict:

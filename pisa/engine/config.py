@@ -6,8 +6,9 @@ config with :func:`load_config`, so each takes the same options with the same me
 
 - ``data_root``: ``--data-root DIR``, else ``$PISA_DATA_ROOT``, else the config's own
   relative default. It is what ``{{$PISA_DATA_ROOT:default}}`` in the config expands to;
-  a config that does not read the variable gets it as the ``data_root`` of every dataset
-  of its dataloaders (and its top-level ``dataset``).
+  every dataset ``data_root`` not already under it (a config that does not read the
+  variable) is set to it, in the dataloaders' datasets and a top-level ``dataset``, and a
+  dataset without one gets it.
 - ``cfg_options``: dotted keys -> values, merged last.
 - then :func:`pisa.engine.validate.validate_config`: errors name the file and the key.
 
@@ -55,41 +56,32 @@ def resolve_data_root(data_root: Optional[str]) -> Optional[str]:
     return osp.abspath(value)
 
 
-def _set_data_root(cfg: Config, data_root: str) -> int:
-    """Write ``data_root`` into every dict under the config's datasets that has a
-    ``data_root`` key; returns how many were set."""
-    count = 0
+def _apply_data_root(cfg: Config, data_root: str) -> int:
+    """Give every dict under the config's datasets that has a ``data_root`` key the
+    ``data_root``, unless its value is already under it (the config read
+    ``{{$PISA_DATA_ROOT:...}}``, e.g. ``data_root + '/videos'``); a dataset with no such key
+    anywhere gets one (every AQA dataset takes ``data_root``). Returns how many datasets
+    the config holds."""
 
-    def visit(node: Any) -> None:
-        nonlocal count
+    def visit(node: Any) -> int:
+        found = 0
         if isinstance(node, dict):
             if "data_root" in node:
-                node["data_root"] = data_root
-                count += 1
+                found += 1
+                if not str(node["data_root"] or "").startswith(data_root):
+                    node["data_root"] = data_root
             for value in node.values():
-                visit(value)
+                found += visit(value)
         elif isinstance(node, (list, tuple)):
             for value in node:
-                visit(value)
+                found += visit(value)
+        return found
 
-    for dataset in dataset_configs(cfg).values():
-        visit(dataset)
-    return count
-
-
-def _mentions(cfg: Config, value: str) -> bool:
-    """Whether any string in the config's datasets starts with ``value``."""
-
-    def visit(node: Any) -> bool:
-        if isinstance(node, str):
-            return node.startswith(value)
-        if isinstance(node, dict):
-            return any(visit(v) for v in node.values())
-        if isinstance(node, (list, tuple)):
-            return any(visit(v) for v in node)
-        return False
-
-    return any(visit(d) for d in dataset_configs(cfg).values())
+    datasets = list(dataset_configs(cfg).values())
+    for dataset in datasets:
+        if visit(dataset) == 0 and isinstance(dataset, dict):
+            dataset["data_root"] = data_root
+    return len(datasets)
 
 
 def load_config(
@@ -119,12 +111,11 @@ def load_config(
             else:
                 os.environ[DATA_ROOT_ENV] = saved
     check_config_paths(cfg, str(config), allowed_root=data_root)
-    if data_root is not None and not _mentions(cfg, data_root):
-        # a config that does not read {{$PISA_DATA_ROOT:...}}: set its datasets' data_root
-        if _set_data_root(cfg, data_root) == 0:
+    if data_root is not None:
+        if _apply_data_root(cfg, data_root) == 0:
             raise ConfigError(
-                f"{config}: no dataset in the config has a data_root key, so "
-                f"--data-root/{DATA_ROOT_ENV} has nothing to set"
+                f"{config}: the config holds no dataset (train/val/test_dataloader.dataset "
+                f"or dataset), so --data-root/{DATA_ROOT_ENV} has nothing to set"
             )
     if cfg_options:
         try:

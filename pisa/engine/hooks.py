@@ -1,8 +1,9 @@
 """Training hooks specific to this framework (mmengine's own hooks do the rest).
 
 - :class:`EpochSeedHook` reseeds ``random``/numpy/torch at the start of each epoch from
-  ``(seed, epoch)``, so an epoch's random draws do not depend on what ran before it
-  (validation, a resume): a resumed run trains exactly like an uninterrupted one.
+  ``(seed, epoch)``, and each DataLoader worker's from ``(seed, epoch, rank, worker)``, so
+  an epoch's random draws do not depend on what ran before it (validation, a resume): a
+  resumed run trains exactly like an uninterrupted one.
 - :class:`SampleIdLogHook` appends the ``sample_id`` of every training sample this rank
   saw to ``<work_dir>/sample_ids_rank<R>.txt`` (which shard each process trained on).
 - :class:`ChannelsLastHook` puts the model's conv weights and the input clips in
@@ -34,14 +35,48 @@ _EPOCH_STRIDE = 1_000_003
 class EpochSeedHook(Hook):
     """Before each training epoch, seed ``random``, numpy and torch with
     ``(seed * 1_000_003 + epoch) mod 2**31`` (``seed`` = the runner's seed, plus the rank
-    when ``diff_rank_seed``)."""
+    when ``diff_rank_seed``), and have every DataLoader worker of the training loader seed
+    its own from ``(seed, epoch, rank, worker id)``.
+
+    The workers' part (:class:`pisa.data.base.WorkerEpochSeeds`): before training, before
+    any worker starts, the training datasets (inside mmengine's wrappers too, found as
+    :func:`epoch_seeded_datasets`) get one shared-memory value the workers inherit; here
+    the epoch is written to it, before the loop's ``iter()`` sends the epoch's first
+    indices, persistent workers included. At the first sample a worker prepares in a new
+    epoch it seeds ``random``, numpy and torch with the first 32-bit word of
+    ``SeedSequence([seed mod 2**64, epoch, rank, worker_id])``, so what mmengine's
+    ``worker_init_fn`` seeded once, or an earlier epoch drew, does not carry over, and a
+    resumed run draws the flips and random clips of an uninterrupted one. A loader with
+    persistent workers also gets a ``torch.Generator`` of its own (seeded with ``seed``)
+    for the workers' base seed, which torch draws when it makes the loader's iterator,
+    once, at a run's first epoch: from the global generator that draw would shift the
+    model's dropout in a resumed run. With ``num_workers=0`` only the main process's
+    seeding applies, as before."""
 
     priority = "VERY_HIGH"
+
+    def before_train(self, runner) -> None:
+        from pisa.data.base import WorkerEpochSeeds
+
+        seed = runner.seed if runner.seed is not None else 0
+        loader = runner.train_loop.dataloader
+        self._worker_seeds = WorkerEpochSeeds(seed, get_rank())
+        for dataset in epoch_seeded_datasets(loader.dataset):
+            dataset.set_worker_epoch_seeds(self._worker_seeds)
+        if (isinstance(loader, torch.utils.data.DataLoader) and loader.persistent_workers
+                and loader.num_workers > 0 and loader.generator is None):
+            # torch draws the workers' base seed when it makes the loader's iterator: with
+            # persistent workers once, at the run's first epoch (a resumed run: a later
+            # one), so from a generator of its own, not the global one dropout draws from
+            loader.generator = torch.Generator().manual_seed(seed % 2**64)
 
     def before_train_epoch(self, runner) -> None:
         seed = runner.seed if runner.seed is not None else 0
         diff_rank = bool(runner.cfg.get("randomness", {}).get("diff_rank_seed", False))
         set_random_seed((seed * _EPOCH_STRIDE + runner.epoch) % 2**31, diff_rank_seed=diff_rank)
+        worker_seeds = getattr(self, "_worker_seeds", None)
+        if worker_seeds is not None:
+            worker_seeds.set_epoch(runner.epoch)
 
 
 @component("hook")
@@ -137,12 +172,25 @@ def reporting_datasets(dataset: Any) -> list:
     ``set_bad_sample_report``, as every ``AQABaseDataset`` and any plugin dataset that
     follows it does), looking inside mmengine's wrappers (``ConcatDataset.datasets``,
     ``RepeatDataset.dataset``, ...)."""
-    if callable(getattr(dataset, "set_bad_sample_report", None)):
+    return datasets_with(dataset, "set_bad_sample_report")
+
+
+def epoch_seeded_datasets(dataset: Any) -> list:
+    """The datasets in ``dataset`` whose DataLoader workers can be seeded per epoch (they
+    have ``set_worker_epoch_seeds``, as every ``AQABaseDataset`` does), looking inside
+    mmengine's wrappers as :func:`reporting_datasets` does."""
+    return datasets_with(dataset, "set_worker_epoch_seeds")
+
+
+def datasets_with(dataset: Any, method: str) -> list:
+    """The datasets in ``dataset`` that have a ``method``, looking inside mmengine's
+    wrappers (``ConcatDataset.datasets``, ``RepeatDataset.dataset``, ...)."""
+    if callable(getattr(dataset, method, None)):
         return [dataset]
     inner = getattr(dataset, "datasets", None)
     if inner is None and getattr(dataset, "dataset", None) is not None:
         inner = [dataset.dataset]
-    return [d for sub in (inner or []) for d in reporting_datasets(sub)]
+    return [d for sub in (inner or []) for d in datasets_with(sub, method)]
 
 
 @component("hook")

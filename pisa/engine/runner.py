@@ -16,7 +16,7 @@ import contextlib
 import copy
 import os
 import os.path as osp
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from mmengine.config import Config
@@ -32,9 +32,26 @@ from pisa.data.bad_samples import (
 from pisa.engine.checkpoint import find_last_complete_checkpoint, selected_checkpoint
 from pisa.engine.config import default_work_dir, load_config, resolve_data_root
 from pisa.engine.validate import ConfigError, check_runnable
-from pisa.evaluation.reports import summarize_seeds
+from pisa.evaluation.reports import format_split_counts, summarize_seeds
 from pisa.io.atomic import to_jsonable, write_json
 from pisa.io.safe_load import install_checkpoint_safety
+
+
+#: the evaluation protocols a training run follows (``--protocol``), one per run, named in
+#: its ``results.json`` and beside every table
+PROTOCOLS = {
+    "val": "the checkpoint chosen on a validation split carved from the training "
+           "performances; the test split is only tested",
+    "refit": "the epoch count chosen on that validation split, then a retrain on all the "
+             "training data for that many epochs, tested once",
+    "fixed": "trained on all the training data for the config's epochs, the last epoch "
+             "tested (what the PISA paper's text describes)",
+    "test-selected": "the checkpoint chosen on the TEST split (the field's habit; optimistic)",
+}
+
+
+#: the test split's per-sample predictions (``RunOptions.dump_predictions``)
+PREDICTIONS_FILE = "test_predictions.pkl"
 
 
 @dataclass
@@ -42,7 +59,8 @@ class RunOptions:
     """Command-line choices for one ``pisa train`` / ``pisa test`` run.
 
     ``resume``: None (no resume), ``True`` (the last complete checkpoint in the work dir)
-    or a checkpoint path."""
+    or a checkpoint path. ``protocol``: one of :data:`PROTOCOLS`; ``select_on_test`` is
+    the older spelling of ``protocol='test-selected'``."""
 
     work_dir: Optional[str] = None
     data_root: Optional[str] = None
@@ -52,6 +70,16 @@ class RunOptions:
     launcher: str = "none"
     resume: Union[None, bool, str] = None
     select_on_test: bool = False
+    protocol: str = "val"
+    #: also write the test split's per-sample predictions to <work_dir>/test_predictions.pkl
+    dump_predictions: bool = False
+
+    def __post_init__(self) -> None:
+        if self.select_on_test:
+            self.protocol = "test-selected"
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"--protocol: {self.protocol!r} is not one of {', '.join(PROTOCOLS)}")
+        self.select_on_test = self.protocol == "test-selected"
 
 
 def _setup_launcher(cfg: Config, launcher: str) -> None:
@@ -106,6 +134,13 @@ def build_run_config(
     randomness.setdefault("seed", 0)  # a run is reproducible unless asked otherwise
     cfg.randomness = randomness
     cfg.setdefault("default_scope", "pisa")
+    if for_training and opts.protocol == "fixed":
+        _train_on_all_training_data(cfg, str(config))
+    if opts.dump_predictions and cfg.get("test_evaluator") is not None:
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+        cfg.test_evaluator = evaluators + [dict(type="DumpResults", out_file_path=osp.join(
+            cfg.work_dir, PREDICTIONS_FILE))]
     if for_training and opts.select_on_test:
         if cfg.get("test_dataloader") is None or cfg.get("test_evaluator") is None:
             raise ConfigError(
@@ -127,6 +162,47 @@ def build_run_config(
         cfg.resume = True
     _setup_launcher(cfg, opts.launcher)
     return cfg
+
+
+def _train_on_all_training_data(cfg: Config, source: str) -> None:
+    """The ``fixed`` protocol: no validation carve in the training datasets, no
+    validation loop, no checkpoint selection (the last epoch is tested)."""
+
+    def uncarve(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("val_performances"):
+                node["val_performances"] = None
+            for value in node.values():
+                uncarve(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                uncarve(value)
+
+    if cfg.get("train_dataloader") is None:
+        raise ConfigError(f"{source}: --protocol fixed needs a train_dataloader")
+    uncarve(cfg.train_dataloader.get("dataset"))
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    checkpoint = (cfg.get("default_hooks") or {}).get("checkpoint")
+    if checkpoint is not None:
+        checkpoint["save_best"] = None
+
+
+def split_counts(runner) -> Dict[str, Dict[str, int]]:
+    """Samples per level of each split the run uses (``train``/``val``/``test``), from
+    the datasets the Runner built (inside mmengine's wrappers too)."""
+    from pisa.engine.hooks import datasets_with
+
+    counts: Dict[str, Dict[str, int]] = {}
+    for split in ("train", "val", "test"):
+        if runner.cfg.get(f"{split}_dataloader") is None:
+            continue
+        loader = getattr(runner, f"{split}_loop").dataloader
+        total: Dict[str, int] = {}
+        for dataset in datasets_with(loader.dataset, "level_counts"):
+            for level, n in dataset.level_counts().items():
+                total[level] = total.get(level, 0) + n
+        counts[split] = total
+    return counts
 
 
 def close_distributed() -> None:
@@ -157,14 +233,46 @@ def bad_sample_summary(work_dir: str) -> List[Dict[str, Any]]:
 
 
 def train(config: Union[str, os.PathLike], opts: RunOptions) -> Dict[str, Any]:
-    """Train one run; afterwards load the selected checkpoint (best on the validation
-    metric of ``default_hooks.checkpoint.save_best``, else the last), evaluate it on val
-    and test, write ``<work_dir>/results.json`` (rank 0) and return its contents."""
+    """Train one run under ``opts.protocol`` (:data:`PROTOCOLS`); afterwards load the
+    selected checkpoint (best on the validation metric of
+    ``default_hooks.checkpoint.save_best``, else the last), evaluate it on val and test,
+    write ``<work_dir>/results.json`` (rank 0) and return its contents. ``refit`` first
+    runs the ``val`` protocol in ``<work_dir>/select`` to choose the epoch count."""
+    if opts.protocol != "refit":
+        return _train_once(config, opts)
+    work_dir = opts.work_dir or default_work_dir(config)
+    select = _train_once(config, replace(opts, protocol="val", work_dir=osp.join(work_dir, "select")))
+    if select.get("epoch") is None:
+        raise ConfigError(f"{config}: --protocol refit: the selection run saved no checkpoint")
+    options = dict(opts.cfg_options or {}, **{"train_cfg.max_epochs": int(select["epoch"])})
+    results = _train_once(config, replace(opts, protocol="fixed", work_dir=work_dir,
+                                          cfg_options=options), protocol="refit")
+    results["refit"] = {"selected_epoch": select["epoch"], "select_work_dir": select["work_dir"],
+                        "select_val_metrics": select["val_metrics"]}
+    if is_main_process():
+        write_json(osp.join(work_dir, "results.json"), results)
+    return results
+
+
+def _checkpoint_epoch(path: Optional[str]) -> Optional[int]:
+    if path is None:
+        return None
+    from pisa.io.safe_load import load_checkpoint_file
+
+    return (load_checkpoint_file(path, map_location="cpu").get("meta") or {}).get("epoch")
+
+
+def _train_once(config: Union[str, os.PathLike], opts: RunOptions,
+                protocol: Optional[str] = None) -> Dict[str, Any]:
     from mmengine.runner import Runner
 
+    protocol = protocol or opts.protocol
     cfg = build_run_config(config, opts)
     runner = Runner.from_cfg(cfg)
     with plain_bad_sample_errors():
+        counts = split_counts(runner)
+        runner.logger.info(f"protocol {protocol}: {PROTOCOLS[protocol]}\n"
+                           + format_split_counts(counts))
         runner.train()
         checkpoint = selected_checkpoint(runner)
         if checkpoint is not None:
@@ -177,10 +285,14 @@ def train(config: Union[str, os.PathLike], opts: RunOptions) -> Dict[str, Any]:
         "work_dir": cfg.work_dir,
         "seed": cfg.randomness.get("seed"),
         "deterministic": bool(cfg.randomness.get("deterministic", False)),
+        "protocol": protocol,
+        "protocol_description": PROTOCOLS[protocol],
         "checkpoint": checkpoint,
+        "epoch": _checkpoint_epoch(checkpoint),
         "selected_on": ("test" if opts.select_on_test else "val") if save_best else "last",
         "select_metric": save_best,
         "select_on_test": bool(opts.select_on_test),
+        "split_counts": counts,
         "world_size": runner.world_size,
         "flags": {
             "launcher": opts.launcher,
@@ -243,9 +355,65 @@ def train_seeds(
     summary = summarize_seeds(runs, split)
     summary.update(
         config=str(config),
+        protocol=opts.protocol,
         select_on_test=bool(opts.select_on_test),
         work_dirs=[r["work_dir"] for r in runs],
     )
     if is_main_process():
         write_json(osp.join(base, "summary.json"), summary)
     return {**summary, "runs": runs}
+
+
+def pooled_metrics(config: Union[str, os.PathLike], opts: RunOptions,
+                   work_dirs: Sequence[str]) -> Dict[str, Any]:
+    """The config's test metrics (its ``test_evaluator``) over the predictions that the
+    runs in ``work_dirs`` wrote (:data:`PREDICTIONS_FILE`) taken together: for k folds,
+    the pooled out-of-fold metrics."""
+    from pisa.io.safe_load import load_pickle
+    from pisa.registry import METRICS
+
+    cfg = load_config(config, opts.cfg_options, opts.data_root)
+    evaluators = cfg.get("test_evaluator")
+    evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+    predictions: List[Dict[str, Any]] = []
+    for work_dir in work_dirs:
+        predictions.extend(load_pickle(osp.join(work_dir, PREDICTIONS_FILE)))
+    pooled: Dict[str, Any] = {}
+    for evaluator in evaluators:
+        if evaluator is None or evaluator.get("type") == "DumpResults":
+            continue
+        metric = METRICS.build(copy.deepcopy(dict(evaluator)))
+        metric.process({}, predictions)
+        pooled.update(metric.compute_metrics(metric.results))
+    return to_jsonable(pooled)
+
+
+def train_folds(config: Union[str, os.PathLike], opts: RunOptions, folds: int) -> Dict[str, Any]:
+    """``folds``-fold cross-validation: one run per fold in ``<work_dir>/fold<i>`` with
+    every dataloader's dataset given ``folds`` and ``fold`` (:mod:`pisa.data.splits`:
+    grouped by performer, stratified by level, over the training performances); writes
+    ``<work_dir>/summary.json`` with the mean and std over folds of the test metrics and
+    the pooled out-of-fold metrics, and returns it with the runs under ``'runs'``."""
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ConfigError(f"--folds: give an integer >= 2, got {folds!r}")
+    base = opts.work_dir or default_work_dir(config)
+    loaders = [name for name in load_config(config, opts.cfg_options, opts.data_root)
+               if name in ("train_dataloader", "val_dataloader", "test_dataloader")]
+    runs = []
+    for fold in range(folds):
+        options = dict(opts.cfg_options or {})
+        for name in loaders:
+            options[f"{name}.dataset.folds"] = folds
+            options[f"{name}.dataset.fold"] = fold
+        runs.append(train(config, replace(opts, work_dir=osp.join(base, f"fold{fold}"),
+                                          cfg_options=options, dump_predictions=True)))
+    summary = summarize_seeds(runs, "test")
+    summary.update(
+        config=str(config), folds=folds, protocol=opts.protocol,
+        work_dirs=[r["work_dir"] for r in runs],
+        pooled_test_metrics=pooled_metrics(config, opts, [r["work_dir"] for r in runs]),
+    )
+    if is_main_process():
+        write_json(osp.join(base, "summary.json"), summary)
+    return {**summary, "runs": runs}
+

@@ -131,7 +131,8 @@ class LevelMetrics(BaseMetric):
 
     Returns ``accuracy`` (sample level, the PISA paper's metric), ``performance_accuracy``
     (each ``group``'s probabilities averaged, then argmax), ``mae`` (mean absolute error
-    in levels), ``within1`` (prediction within one level), ``balanced_accuracy`` (mean
+    in levels), ``within1`` (prediction within one level), ``performance_mae`` and
+    ``performance_within1`` (the same on the pooled predictions), ``balanced_accuracy`` (mean
     recall over the levels present in the ground truth), all accuracies in 0..1, and
     ``confusion_matrix`` (``num_classes`` x ``num_classes`` nested list, rows = true
     level) for the reports. Samples with ``gt_label`` -1 are left out.
@@ -186,11 +187,14 @@ class LevelMetrics(BaseMetric):
         cm = confusion_matrix(gt, pred, self._classes(probs[0]))
         _, pooled, group_gt = pool_by_group([r["group"] for r in results], probs, gt)
         diff = np.abs(gt - pred)
+        group_diff = np.abs(group_gt - pooled.argmax(axis=1))
         return {
             "accuracy": float(np.mean(gt == pred)),
-            "performance_accuracy": float(np.mean(pooled.argmax(axis=1) == group_gt)),
+            "performance_accuracy": float(np.mean(group_diff == 0)),
             "mae": float(diff.mean()),
+            "performance_mae": float(group_diff.mean()),
             "within1": float(np.mean(diff <= 1)),
+            "performance_within1": float(np.mean(group_diff <= 1)),
             "balanced_accuracy": balanced_accuracy(cm),
             CONFUSION_MATRIX_KEY: cm.tolist(),
         }
@@ -199,7 +203,9 @@ class LevelMetrics(BaseMetric):
 @component("metric")
 class ScoreMetrics(BaseMetric):
     """Score (regression) metrics: ``spearman`` (Spearman's rho between ``gt_score`` and
-    ``pred_score``) and ``rl2`` (relative L2 distance x 100, see :func:`relative_l2`).
+    ``pred_score``), ``rl2`` (relative L2 distance x 100, see :func:`relative_l2`) and
+    ``performance_spearman`` (rho between each ``group``'s score and the mean of its
+    samples' predictions; equal to ``spearman`` with one sample per performance).
 
     Args:
         score_range: ``(s_min, s_max)`` of the dataset's scores; ``None`` takes the
@@ -226,6 +232,7 @@ class ScoreMetrics(BaseMetric):
             self.results.append({
                 "gt": _as_float(sample["gt_score"]),
                 "pred": _as_float(sample["pred_score"]),
+                "group": str(sample.get("group", sample.get("sample_id", ""))),
             })
 
     def compute_metrics(self, results: List[Dict[str, Any]]) -> Dict[str, float]:
@@ -239,4 +246,10 @@ class ScoreMetrics(BaseMetric):
             raise ValueError(
                 "ScoreMetrics: all ground-truth scores are equal; set score_range=(s_min, s_max)"
             )
-        return {"spearman": spearman_rho(gt, pred), "rl2": relative_l2(gt, pred, lo, hi)}
+        groups: Dict[str, List[int]] = {}
+        for i, r in enumerate(results):
+            groups.setdefault(r.get("group", str(i)), []).append(i)
+        group_gt = np.array([gt[idx[0]] for idx in groups.values()])
+        group_pred = np.array([pred[idx].mean() for idx in groups.values()])
+        return {"spearman": spearman_rho(gt, pred), "rl2": relative_l2(gt, pred, lo, hi),
+                "performance_spearman": spearman_rho(group_gt, group_pred)}

@@ -183,9 +183,11 @@ def format_metrics(metrics: Dict[str, Any]) -> str:
 
 
 def format_seed_table(summary: Dict[str, Any]) -> str:
-    """A plain-text table: one row per metric with mean, std and the per-seed values."""
-    seeds = summary["seeds"]
-    header = ["metric", "mean", "std"] + [f"seed {s}" for s in seeds]
+    """A plain-text table: one row per metric with mean, std and the value of each run
+    (per seed, or per fold for a cross-validation summary)."""
+    runs = ([f"fold {i}" for i in range(summary["folds"])] if summary.get("folds")
+            else [f"seed {s}" for s in summary["seeds"]])
+    header = ["metric", "mean", "std"] + runs
     rows = [
         [name, f"{m['mean']:.4f}", f"{m['std']:.4f}"] + [f"{v:.4f}" for v in m["values"]]
         for name, m in summary["metrics"].items()
@@ -193,3 +195,43 @@ def format_seed_table(summary: Dict[str, Any]) -> str:
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in [header] + rows]
     return "\n".join(lines)
+
+
+def format_split_counts(counts: Mapping[str, Mapping[str, int]]) -> str:
+    """A plain-text table of samples per level (columns) for each split (rows), with a
+    total column: what a run prints at start-up."""
+    levels = sorted({k for c in counts.values() for k in c},
+                    key=lambda k: (k == "score", int(k) if k.isdigit() else 0))
+    header = ["split"] + [f"level {k}" if k.isdigit() else k for k in levels] + ["total"]
+    rows = [[split] + [str(c.get(k, 0)) for k in levels] + [str(sum(c.values()))]
+            for split, c in counts.items()]
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in [header] + rows)
+
+
+def format_table1(cells: Mapping[Tuple[str, str], Optional[Mapping[str, Any]]],
+                  paper: Mapping[Tuple[str, str], float], metric: str = "accuracy",
+                  protocol: str = "", protocol_description: str = "",
+                  seeds: Sequence[int] = ()) -> str:
+    """A Table 1-shaped markdown table: rows video / audio / multimodal, columns contiguous
+    / uniformly distributed; each run cell ``mean ± std`` of ``metric`` (a summary from
+    :func:`summarize_seeds`, in percent) with the paper's number beside it, ``-`` for a
+    cell not run. The protocol and the seeds head the table."""
+    columns = (("contiguous", "contiguous"), ("unidist", "uniformly distributed"))
+    lines = [f"Protocol `{protocol}`: {protocol_description}. Test {metric} (%), mean ± sample "
+             f"std over seeds {list(seeds)}; the paper's number in parentheses.", "",
+             "| modality | " + " | ".join(name for _, name in columns) + " |",
+             "| --- |" + " --- |" * len(columns)]
+    for modality in ("video", "audio", "multimodal"):
+        row = []
+        for scheme, _ in columns:
+            summary = cells.get((modality, scheme))
+            reference = paper.get((modality, scheme))
+            ref = f" ({reference:.2f})" if reference is not None else ""
+            if summary is None:
+                row.append(f"-{ref}")
+            else:
+                row.append(f"{100 * summary['mean']:.2f} ± {100 * summary['std']:.2f}{ref}")
+        lines.append(f"| {modality} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+

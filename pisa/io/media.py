@@ -185,24 +185,58 @@ def read_frames(source: Union[PathLike, FrameSource], indices: Sequence[int],
 
 
 # -- audio -------------------------------------------------------------------------
-def load_audio(path: PathLike, sample_rate: int) -> np.ndarray:
-    """Mono float32 samples ``(S,)`` of ``path`` (wav, or a video with an audio track),
-    resampled to ``sample_rate``. Errors name the file: missing, no audio track,
-    unreadable, NaN, or silent throughout."""
-    import decord
+def _no_audio_track(path: str) -> ValueError:
+    return ValueError(f"{path}: has no audio track, but the audio modality needs one")
+
+
+def audio_rate(path: PathLike) -> int:
+    """The sample rate of ``path``'s first audio stream (the one decord reads), from the
+    container's header (PyAV; nothing is decoded). decord reads a track at its own rate
+    with ``sample_rate=-1`` but does not report that rate (``AudioReader.sample_rate``
+    stays -1 and ``duration()`` is whole seconds). Errors name the file."""
+    import av
 
     path = check_nonempty_file(path, "audio source")
     try:
-        reader = decord.AudioReader(path, sample_rate=int(sample_rate), mono=True)
+        with av.open(path, mode="r") as container:
+            streams = container.streams.audio
+            rate = int(streams[0].codec_context.sample_rate or 0) if streams else None
+    except av.error.FFmpegError as err:
+        raise ValueError(f"{path}: cannot read audio ({str(err).splitlines()[0][:200]})") from None
+    if rate is None:
+        raise _no_audio_track(path)
+    if rate <= 0:
+        raise ValueError(f"{path}: the audio track has no sample rate")
+    return rate
+
+
+def read_audio(path: PathLike, sample_rate: Optional[int] = None) -> Tuple[np.ndarray, int]:
+    """``(samples, rate)``: mono float32 samples ``(S,)`` of ``path`` (wav, or a video with
+    an audio track) at ``rate``: ``sample_rate``, or with None the file's own rate
+    (:func:`audio_rate`; the samples are then as stored, nothing is resampled). Errors
+    name the file: missing, no audio track, unreadable, NaN, or silent throughout."""
+    import decord
+
+    path = check_nonempty_file(path, "audio source")
+    # the native rate is asked for by value, so the rate returned is by construction the
+    # one decord delivered (resampling to the stream's own rate changes nothing)
+    rate = audio_rate(path) if sample_rate is None else int(sample_rate)
+    try:
+        reader = decord.AudioReader(path, sample_rate=rate, mono=True)
         samples = reader[:].asnumpy()
     except Exception as err:  # decord raises its own error types for every failure
         text = str(err)
         if "find audio stream" in text:
-            raise ValueError(f"{path}: has no audio track, but the audio modality needs one") from None
+            raise _no_audio_track(path) from None
         raise ValueError(f"{path}: cannot read audio ({text.splitlines()[0][:200]})") from None
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     check_audio(samples, path)
-    return samples
+    return samples, rate
+
+
+def load_audio(path: PathLike, sample_rate: Optional[int]) -> np.ndarray:
+    """The samples of :func:`read_audio` (``sample_rate`` None: the file's own rate)."""
+    return read_audio(path, sample_rate)[0]
 
 
 def check_audio(samples: np.ndarray, source: str) -> None:

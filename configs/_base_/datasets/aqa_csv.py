@@ -2,6 +2,7 @@
 # pisa/data/aqa_dataset.py): levels 1..10 as classes, samples of 10 clips x 16 frames
 # spread over each performance, 112x112 video and 224x224 mel images at 22.05 kHz.
 # $AQA_ANN_FILE (default data/aqa/annotations.csv); paths in it are relative to its folder.
+# Rows need no fps column: each video's own rate is used.
 ann_file = '{{$AQA_ANN_FILE:data/aqa/annotations.csv}}'
 cache_dir = None  # a folder written by `pisa prepare` (then no decoding)
 dataset_type = 'AQACSVDataset'
@@ -26,8 +27,11 @@ test_pipeline = [
 ]
 
 loader = dict(batch_size=4, num_workers=2, collate_fn=dict(type='default_collate'))
+# validation carved from the train rows (grouped by the `group` column, stratified by
+# level), so a file with only train and test rows works; None reads the file's val rows
+val_performances = 0.15
 dataset = dict(type=dataset_type, ann_file=ann_file, task=task, num_classes=num_classes,
-               sampler=sampler, cache_dir=cache_dir)
+               sampler=sampler, cache_dir=cache_dir, val_performances=val_performances)
 train_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, split='train', pipeline=train_pipeline))
@@ -37,3 +41,5 @@ val_dataloader = dict(
 test_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(dataset, split='test', pipeline=test_pipeline, test_mode=True))
+val_evaluator = dict(type='LevelMetrics', num_classes=num_classes)
+test_evaluator = val_evaluator

@@ -1,6 +1,6 @@
 # PISA with uniformly distributed sampling (the released "unidist" annotations): each
 # sample is 10 clips x 16 frames dealt out over the whole performance; video cropped with
-# the table's box and resized to 112x112; audio at 22.05 kHz as one 224x224 mel image per
+# the table's box and resized to 112x112; audio at its native rate as one 224x224 mel image per
 # clip (n_fft 2048, hop 512, 128 mels, 20-8300 Hz, top_db 80). The released 37/24 split,
 # with a validation split of 5 training performances carved out (no performance on both
 # sides) for choosing the checkpoint; the test split is only tested. Media under
@@ -15,8 +15,19 @@ sampler = dict(type='UniformSampler', num_clips=10, clip_len=16)
 val_performances = 5  # carved from the released train split, seeded by split_seed
 
 video_steps = [dict(type='DecodeFrames'), dict(type='CropResize', size=(112, 112))]
-flip = [dict(type='RandomFlip', prob=0.5)]
-audio_steps = [dict(type='LoadAudio', sample_rate=22050), dict(type='MelSpectrogram', size=(224, 224))]
+# Sec. 5: "We apply horizontal flipping during training". The released loader's flip was a
+# no-op, so its published numbers had none: the *-release.py config trains without it.
+# The pipelines below are composed here, so a derived config changes the flip by replacing
+# train_dataloader.dataset.pipeline (setting flip_prob alone there changes nothing).
+flip_prob = 0.5
+flip = [dict(type='RandomFlip', prob=flip_prob)]
+audio_steps = [
+    # the released loader's recipe: each track at its own rate (the authors' wavs: 44.1 kHz),
+    # librosa < 0.10's reflect padding, its 8-bit PIL image (first 224 columns), fed 0..1
+    # as its ToTensor did
+    dict(type='LoadAudio', sample_rate=None),
+    dict(type='MelSpectrogram', size=(224, 224), pad_mode='reflect', image='release',
+         max_value=1.0)]
 train_pipeline = video_steps + flip + audio_steps + [
     dict(type='PackAQAInputs', modalities=('video', 'audio'))]
 test_pipeline = video_steps + audio_steps + [
