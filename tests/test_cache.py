@@ -66,7 +66,8 @@ def dataset(root: Path, split: str, cache: bool):
     ds_cfg = dict(cfg[f"{split}_dataloader"]["dataset"], data_root=str(root / "media"))
     if not cache:
         ds_cfg["cache_dir"] = None
-    return DATASETS.build(ds_cfg)
+    # strict: these tests check what `pisa prepare` wrote (filling is tested on its own)
+    return DATASETS.build(dict(ds_cfg, fill_cache=False))
 
 
 def test_prepare_then_read_without_any_decoder(dataset_dir, monkeypatch):
@@ -110,7 +111,7 @@ def test_a_changed_source_or_setting_is_not_read_from_the_cache(dataset_dir):
     ds_cfg = dict(cfg.test_dataloader.dataset, data_root=str(dataset_dir / "media"))
     ds_cfg["pipeline"] = [dict(t, size=(16, 16)) if t["type"] == "CropResize" else t for t in ds_cfg["pipeline"]]
     with pytest.raises(FileNotFoundError, match="no prepared cache entry.*pisa prepare"):
-        DATASETS.build(ds_cfg)
+        DATASETS.build(dict(ds_cfg, fill_cache=False))
     # a rewritten source (new size and mtime) too
     video = dataset_dir / "media" / "2.mp4"
     write_video(video, noisy_video(41, 5), FPS, audio=noise_track(41, 5), sample_rate=SR)
@@ -192,3 +193,23 @@ def test_prepare_takes_cfg_options_like_every_command(dataset_dir, capsys):
     assert len(list(elsewhere.iterdir())) == 1 and len(list((dataset_dir / "cache").iterdir())) == 1
     assert main(["prepare", str(dataset_dir / "cfg.py"), "--cfg-options", "train_dataloader=3"]) == 2
     assert "train_dataloader" in capsys.readouterr().err
+
+
+def test_resize_then_centre_crop_is_cached_as_it_is_decoded(dataset_dir):
+    # CropResize(resize=...) (the released loader's resize + centre crop) reaches the cache
+    # through the same read_frames call and its own entry key
+    options = ["--cfg-options", "train_dataloader.dataset.pipeline.1.resize=[30,40]",
+               "test_dataloader.dataset.pipeline.1.resize=[30,40]"]
+    assert main(["prepare", str(dataset_dir / "cfg.py"), "--data-root", str(dataset_dir / "media"),
+                 *options]) == 0
+    from pisa.engine.config import load_config
+
+    cfg = load_config(dataset_dir / "cfg.py", {"train_dataloader.dataset.pipeline.1.resize": [30, 40]},
+                      str(dataset_dir / "media"))
+    cached = DATASETS.build(dict(cfg.train_dataloader.dataset))
+    plain = DATASETS.build(dict(cfg.train_dataloader.dataset, cache_dir=None))
+    assert cached[0]["inputs"]["video"].shape == plain[0]["inputs"]["video"].shape
+    np.testing.assert_array_equal(cached[0]["inputs"]["video"], plain[0]["inputs"]["video"])
+    # and it is not the plain resize
+    without = dataset(dataset_dir, "train", cache=False)
+    assert not np.array_equal(without[0]["inputs"]["video"], plain[0]["inputs"]["video"])

@@ -111,3 +111,23 @@ def test_read_frames_chunked_with_crop_equals_whole_then_crop(tmp_path):
         read_frames(video, [29, 30])
     with pytest.raises(ValueError, match=r"crop box \(0, 0, 65, 40\) lies outside the 64x48 frame"):
         read_frames(video, [0], box=(0, 0, 65, 40))
+
+
+def test_resize_then_centre_crop_is_torchvisions_resize_and_center_crop(tmp_path):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, size=(3, 48, 64, 3), dtype=np.uint8)
+    from pisa.io.media import crop_resize
+
+    out = crop_resize(frames, (4, 2, 60, 46), (16, 16), resize=(21, 27))
+    # by hand: crop, cv2 bilinear resize to 27x21 (w x h), centre 16x16 with rounded offsets
+    expected = []
+    for frame in frames[:, 2:46, 4:60]:
+        big = cv2.resize(frame, (27, 21), interpolation=cv2.INTER_LINEAR)
+        top, left = int(round((21 - 16) / 2.0)), int(round((27 - 16) / 2.0))
+        expected.append(big[top:top + 16, left:left + 16])
+    np.testing.assert_array_equal(out, np.stack(expected))
+    assert not np.array_equal(out, crop_resize(frames, (4, 2, 60, 46), (16, 16)))
+    with pytest.raises(ValueError, match="does not fit"):
+        crop_resize(frames, None, (32, 32), resize=(20, 40))

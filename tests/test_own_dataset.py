@@ -23,6 +23,7 @@ def test_a_csv_of_train_and_test_rows_trains_tests_and_predicts(tmp_path, monkey
         rows.append(f"r{i},{'train' if i < 8 else 'test'},r{i}.mp4,{1 + i % 3},player{i // 2}")
     (media / "annotations.csv").write_text("\n".join(rows) + "\n")
     monkeypatch.setenv("AQA_ANN_FILE", str(media / "annotations.csv"))
+    monkeypatch.setenv("PISA_CACHE_DIR", str(tmp_path / "cache"))
     config = tmp_path / "my_dataset.py"
     # the dataset base as shipped; only a tiny model and a short schedule on top
     config.write_text(f"""
@@ -32,10 +33,11 @@ _base_ = [{str(REPO / 'configs/_base_/datasets/aqa_csv.py')!r},
           {str(REPO / 'configs/_base_/default_runtime.py')!r}]
 model = dict(video_backbone=dict(widths=(4, 8), feature_dim=16, size=112),
              audio_backbone=dict(width=4), head=dict(hidden=8))
-train_cfg = dict(max_epochs=1)
-train_dataloader = dict(num_workers=0, batch_size=2)
-val_dataloader = dict(num_workers=0, batch_size=2)
-test_dataloader = dict(num_workers=0, batch_size=2)
+train_cfg = dict(max_epochs=2)
+# the base's two workers in training: they fill the cache on first read
+train_dataloader = dict(batch_size=2, dataset=dict(cache_dir='auto'))
+val_dataloader = dict(num_workers=0, batch_size=2, dataset=dict(cache_dir='auto'))
+test_dataloader = dict(num_workers=0, batch_size=2, dataset=dict(cache_dir='auto'))
 """)
     work = tmp_path / "work"
     assert main(["train", str(config), "--work-dir", str(work)]) == 0
@@ -43,6 +45,8 @@ test_dataloader = dict(num_workers=0, batch_size=2)
     counts = results["split_counts"]
     assert sum(counts["val"].values()) > 0 and sum(counts["test"].values()) > 0
     assert results["protocol"] == "val" and results["val_metrics"] and results["test_metrics"]
+    entries = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+    assert len(entries) == 10 and not list((tmp_path / "cache").glob("*.lock"))
     checkpoint = results["checkpoint"]
     assert main(["test", str(config), checkpoint, "--work-dir", str(work)]) == 0
     capsys.readouterr()

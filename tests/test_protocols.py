@@ -31,6 +31,7 @@ def test_val_carves_validation_from_training_and_counts_the_levels(val_run):
     counts = val_run["split_counts"]
     assert set(counts) == {"train", "val", "test"} and all(counts.values())
     assert val_run["val_metrics"] and val_run["test_metrics"]
+    assert 0.0 < val_run["data_wait"] < 1.0  # DataWaitHook, listed in the default runtime
 
 
 @pytest.mark.slow

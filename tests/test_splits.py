@@ -168,3 +168,18 @@ def test_pisa_data_summarises_splits_levels_and_bad_media(csv_root, tmp_path, ca
     assert "test_dataloader: AQACSVDataset split 'test': 1 performances, 3 samples" in out
     assert "unreadable: " in out and "v7.mp4" in out
     assert "performers on more than one side: none" in out
+
+
+def test_an_optional_fps_column_is_checked_against_the_video(tmp_path):
+    make_video(tmp_path / "v.mp4", frames=24, size=(32, 24), fps=25.0)
+    base = dict(type="AQACSVDataset", ann_file=str(tmp_path / "ann.csv"), modalities=("video",),
+                sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
+                pipeline=[dict(type="DecodeFrames"), dict(type="PackAQAInputs", modalities=("video",))])
+    (tmp_path / "ann.csv").write_text("id,split,video,target,fps\nv,train,v.mp4,3,25\n")
+    assert DATASETS.build(base).performances[0]["fps"] == pytest.approx(25.0)
+    (tmp_path / "ann.csv").write_text("id,split,video,target,fps\nv,train,v.mp4,3,30\n")
+    with pytest.raises(ValueError, match=r"v\.mp4 runs at 25\.000 fps but the annotation says 30\.000"):
+        DATASETS.build(base)
+    (tmp_path / "ann.csv").write_text("id,split,video,target,fps\nv,train,v.mp4,3,fast\n")
+    with pytest.raises(ValueError, match=r"ann\.csv line 2: fps 'fast' is not a positive number"):
+        DATASETS.build(base)

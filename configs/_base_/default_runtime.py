@@ -13,7 +13,7 @@ default_hooks = dict(
         save_best='accuracy', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook')]
+custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='DataWaitHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -36,4 +36,5 @@ optim_wrapper = dict(optimizer=dict(lr=1e-3))
 train_cfg = dict(max_epochs=16)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=16, eta_min=1e-5, by_epoch=True)]
 default_hooks = dict(logger=dict(interval=10))
-custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='AQAReportHook')]
+custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='DataWaitHook'),
+                dict(type='AQAReportHook')]

@@ -23,7 +23,9 @@ def _describe(where: str, dataset: Any) -> Dict[str, Any]:
     cache = None
     if dataset.cache_dir:
         size, rate = dataset.cache_settings()
-        present = sum(cache_lib.entry_dir(dataset.cache_dir, p, size, rate).is_dir() for p in perfs)
+        resize = dataset.frame_resize()
+        present = sum(cache_lib.entry_dir(dataset.cache_dir, p, size, rate, resize).is_dir()
+                      for p in perfs)
         cache = f"{present} of {len(perfs)} entries in {dataset.cache_dir}"
     return {
         "where": where, "type": type(dataset).__name__, "split": getattr(dataset, "split", None),

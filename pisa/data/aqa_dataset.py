@@ -13,7 +13,8 @@ Required: ``id`` (unique), ``split`` (any name: the dataset's ``split`` selects 
 video's own track), ``frame_start`` / ``frame_end`` (source frames, end exclusive; empty:
 the whole video), ``crop_x1..crop_y2`` (source pixels; empty: no crop), ``group`` (what
 pooled metrics group by: rows of one performance; empty: the id), ``performer`` (who
-performed, which a validation carve or a fold keeps on one side; empty: the group). Paths are relative to ``data_root``, which
+performed, which a validation carve or a fold keeps on one side; empty: the group),
+``fps`` (the video's frame rate, checked against the video's own; empty: the video's). Paths are relative to ``data_root``, which
 defaults to the annotation file's folder (a relative ``ann_file`` is itself under
 ``data_root`` when that is given).
 
@@ -133,6 +134,12 @@ class AQACSVDataset(AQABaseDataset):
             except (TypeError, ValueError):
                 raise ValueError(f"{where}: frame_start/frame_end/crop values must be numbers "
                                  "(all four crop values, or none)") from None
+            try:
+                fps = None if _blank(row.get("fps")) else float(row["fps"])
+            except ValueError:
+                fps = math.nan
+            if fps is not None and not (math.isfinite(fps) and fps > 0):
+                raise ValueError(f"{where}: fps {row.get('fps')!r} is not a positive number")
             if start < 0 or (end is not None and end <= start):
                 raise ValueError(f"{where}: frame range {start}..{end} is empty or negative")
             if crop is not None and (crop[2] <= crop[0] or crop[3] <= crop[1]):
@@ -141,7 +148,7 @@ class AQACSVDataset(AQABaseDataset):
                 "perf_id": pid, "video_path": str(root / row["video"].strip()),
                 "audio_path": None if _blank(row.get("audio")) else str(root / row["audio"].strip()),
                 "frame_offset": start, "num_frames": None if end is None else end - start,
-                "fps": None, "crop_box": crop, "label": label, "score": score,
+                "fps": fps, "crop_box": crop, "label": label, "score": score,
                 "group": pid if _blank(row.get("group")) else row["group"].strip(),
                 # who performed: a validation carve or a fold keeps each on one side
                 "performer": next((row[c].strip() for c in ("performer", "group")

@@ -99,7 +99,13 @@ class AQABaseDataset(BaseDataset):
         sampler: clip sampler config (``dict(type='UniformSampler', num_clips=10,
             clip_len=16)``) or instance; the adapter's default when None.
         modalities: ``('video', 'audio')`` or a subset: what the media check demands.
-        cache_dir: read samples from this prepared cache (``pisa prepare``).
+        cache_dir: read samples from this prepared cache (:mod:`pisa.data.cache`);
+            ``'auto'``: ``$PISA_CACHE_DIR``, else ``~/.cache/pisa/prepared``.
+        fill_cache: with ``cache_dir``, a performance without an entry is decoded the
+            first time one of its samples is read and its entry written then (atomically;
+            one process writes it, the others read the sources meanwhile), so later reads
+            come from the cache without a separate ``pisa prepare``. False: a missing entry
+            is an error.
         on_bad_sample: ``'error'`` (default) or ``'skip'`` (warn, report and drop).
         max_bad_samples: with ``'skip'``, how many distinct bad samples are tolerated
             before an error lists them all: a count, a fraction in (0, 1) of the samples,
@@ -136,7 +142,7 @@ class AQABaseDataset(BaseDataset):
                  recordings: Optional[Sequence[dict]] = None,
                  val_performances: Union[None, int, float] = None, split_seed: int = 0,
                  folds: Optional[int] = None, fold: int = 0,
-                 fps_mismatch: str = "error") -> None:
+                 fps_mismatch: str = "error", fill_cache: bool = True) -> None:
         if on_bad_sample not in ("error", "skip"):
             raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
         if fps_mismatch not in FPS_MISMATCH:
@@ -159,7 +165,9 @@ class AQABaseDataset(BaseDataset):
         self.worker_epoch_seeds: Optional[WorkerEpochSeeds] = None
         self.sampler = build_clip_sampler(sampler, self.default_sampler())
         self.modalities = tuple(modalities)
-        self.cache_dir = os.fspath(cache_dir) if cache_dir else None
+        self.cache_dir = (cache_lib.default_cache_dir() if cache_dir == "auto"
+                          else os.fspath(cache_dir) if cache_dir else None)
+        self.fill_cache = bool(fill_cache)
         self.on_bad_sample = on_bad_sample
         self.check_media = bool(check_media)
         self.performances: List[Dict] = []
@@ -191,6 +199,10 @@ class AQABaseDataset(BaseDataset):
                 # None means "no audio" to the cache: the file's own rate is NATIVE_RATE
                 sample_rate = cache_lib.NATIVE_RATE if t.sample_rate is None else t.sample_rate
         return size, sample_rate
+
+    def frame_resize(self) -> Optional[Tuple[int, int]]:
+        """The pipeline's ``CropResize.resize`` (resize, then centre crop), or None."""
+        return next((t.resize for t in self.pipeline.transforms if isinstance(t, CropResize)), None)
 
     def cache_settings(self) -> Tuple[Tuple[int, int], Optional[int]]:
         """``(size, sample_rate)`` the prepared cache stores: from the pipeline's
@@ -273,13 +285,18 @@ class AQABaseDataset(BaseDataset):
         span = f" frames {frames[0]}-{frames[1]}" if frames else ""
         return f"bad sample {record['sample_id']} ({record['file']}{span}): {record['error']}"
 
-    def _from_cache(self, perf: Dict) -> None:
+    def _from_cache(self, perf: Dict) -> bool:
+        """Point the performance at its cache entry (True), or with ``fill_cache`` at the
+        entry it will fill (False); a missing entry otherwise raises naming it."""
         size, sample_rate = self.cache_settings()
         where = f"performance {perf['perf_id']} ({perf['ann_source']})"
         try:
-            entry = cache_lib.entry_dir(self.cache_dir, perf, size, sample_rate)
+            entry = cache_lib.entry_dir(self.cache_dir, perf, size, sample_rate, self.frame_resize())
         except FileNotFoundError as err:
             raise FileNotFoundError(f"{where}: source not found: {err.filename or err}") from None
+        if not entry.is_dir() and self.fill_cache:
+            perf["cache_fill"] = str(entry)
+            return False
         if not entry.is_dir():
             raise FileNotFoundError(
                 f"{where}: no prepared cache entry in {self.cache_dir} for the current source "
@@ -287,6 +304,22 @@ class AQABaseDataset(BaseDataset):
             )
         meta = cache_lib.read_meta(entry)
         perf["num_frames"], perf["fps"], perf["cache_entry"] = meta["num_frames"], meta["fps"], str(entry)
+        return True
+
+    def _filled_entry(self, info: Dict) -> Optional[str]:
+        """The cache entry of a sample whose performance had none when the dataset was
+        built: already written (by this or another process), or written now from the
+        sample's record; None while another process writes it (the sample is then read
+        from its sources)."""
+        entry = info["cache_fill"]
+        if not os.path.isdir(entry):
+            size, sample_rate = self.cache_settings()
+            with cache_lib.entry_lock(entry) as mine:
+                if not mine:
+                    return None
+                cache_lib.prepare_entry(info, self.cache_dir, size, sample_rate,
+                                        fps_mismatch=self.fps_mismatch, resize=self.frame_resize())
+        return entry
 
     def _check_media(self, perf: Dict) -> int:
         """Open the sources once; fill ``num_frames``/``fps`` when not annotated. Returns the
@@ -312,8 +345,8 @@ class AQABaseDataset(BaseDataset):
         # on this, so `pisa prepare` and training find the same entry
         perf.setdefault("annotated", {"num_frames": perf.get("num_frames"), "fps": perf.get("fps")})
         available = None
-        if self.cache_dir:
-            self._from_cache(perf)
+        if self.cache_dir and self._from_cache(perf):
+            pass
         elif self.check_media or perf.get("num_frames") is None or not perf.get("fps"):
             available = self._check_media(perf)
         if perf.get("num_frames") is None:
@@ -349,6 +382,7 @@ class AQABaseDataset(BaseDataset):
             perf.setdefault("frame_offset", 0)
             perf.setdefault("crop_box", None)
             perf.setdefault("cache_entry", None)
+            perf.setdefault("cache_fill", None)
             try:
                 records = self._samples_of(perf)
             except (ValueError, FileNotFoundError) as err:
@@ -403,6 +437,8 @@ class AQABaseDataset(BaseDataset):
             self.worker_epoch_seeds.reseed_worker()  # before this epoch's first draw
         info = self.get_data_info(idx)
         try:
+            if info.get("cache_fill") and not info.get("cache_entry"):
+                info["cache_entry"] = self._filled_entry(info)
             return self.pipeline(info)
         except (ValueError, OSError) as err:
             if isinstance(err, bad_lib.BadSampleError):

@@ -8,17 +8,27 @@ pipeline's rate or the file's own, starting at the performance's first frame; on
 audio is used) and ``meta.json`` (``num_frames``, ``fps``, the settings; ``sample_rate``
 is the rate ``audio.npy`` holds). ``key`` hashes the source files'
 paths, sizes and modification times and the preprocessing settings, so a changed source
-or setting gives a new key and the old entry is no longer read. An entry is written in a
-temporary folder that is renamed into place when complete: an interrupted prepare leaves
-no folder under an entry's name.
+or setting gives a new key and the old entry is no longer read. The key is built only
+from what is known before any media is opened (the annotation's values, not what the
+video fills in), so ``pisa prepare`` and training compute the same one for every
+adapter. An entry is written in a temporary folder that is renamed into place when
+complete: an interrupted prepare leaves no folder under an entry's name.
+
+Entries are written by ``pisa prepare`` ahead of time (:func:`write_cache`, with a
+progress bar), or by the dataset itself the first time it reads a performance that has
+none (``fill_cache``, the default): one process takes ``<entry>.lock``
+(:func:`entry_lock`) and writes the entry while the others read the sources, so the first
+epoch decodes and the later ones read memory-mapped arrays.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -52,7 +62,8 @@ def source_fingerprint(perf: Dict) -> List[Any]:
     return parts
 
 
-def entry_key(perf: Dict, size: Tuple[int, int], sample_rate: Optional[int]) -> str:
+def entry_key(perf: Dict, size: Tuple[int, int], sample_rate: Optional[int],
+              resize: Optional[Tuple[int, int]] = None) -> str:
     """Hash of the performance's sources and its preprocessing settings."""
     settings = {
         "version": CACHE_VERSION,
@@ -65,13 +76,55 @@ def entry_key(perf: Dict, size: Tuple[int, int], sample_rate: Optional[int]) -> 
         "size": [int(size[0]), int(size[1])],
         "sample_rate": sample_rate,
     }
+    if resize is not None:  # only then: entries written without the option keep their keys
+        settings["resize"] = [int(resize[0]), int(resize[1])]
     blob = json.dumps(settings, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
-def entry_dir(cache_dir: PathLike, perf: Dict, size: Tuple[int, int], sample_rate: Optional[int]) -> Path:
+def entry_dir(cache_dir: PathLike, perf: Dict, size: Tuple[int, int], sample_rate: Optional[int],
+              resize: Optional[Tuple[int, int]] = None) -> Path:
     """Where the performance's entry lives (complete iff it exists: see module docstring)."""
-    return Path(cache_dir) / entry_key(perf, size, sample_rate)
+    return Path(cache_dir) / entry_key(perf, size, sample_rate, resize)
+
+
+def default_cache_dir() -> str:
+    """Where ``cache_dir='auto'`` keeps entries: ``$PISA_CACHE_DIR``, else
+    ``~/.cache/pisa/prepared``."""
+    return os.environ.get("PISA_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "pisa", "prepared")
+
+
+#: a lock older than this (seconds) was left by a process that died while writing
+STALE_LOCK_S = 3600.0
+
+
+@contextlib.contextmanager
+def entry_lock(entry: PathLike) -> Iterator[bool]:
+    """Try to become the one process that writes ``entry`` (DataLoader workers, ranks):
+    yields True when this process holds ``<entry>.lock`` (removed afterwards), False when
+    another one does. A lock older than :data:`STALE_LOCK_S` is taken over."""
+    lock = Path(f"{os.fspath(entry)}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                if time.time() - lock.stat().st_mtime > STALE_LOCK_S:
+                    lock.unlink()
+                    continue
+            except FileNotFoundError:
+                continue  # released meanwhile: try again
+            yield False
+            return
+        os.close(fd)
+        try:
+            yield True
+        finally:
+            lock.unlink(missing_ok=True)
+        return
+    yield False
 
 
 def read_meta(entry: PathLike) -> Dict:
@@ -81,13 +134,14 @@ def read_meta(entry: PathLike) -> Dict:
 
 
 def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
-                  sample_rate: Optional[int], chunk: int = 64, fps_mismatch: str = "error") -> Path:
+                  sample_rate: Optional[int], chunk: int = 64, fps_mismatch: str = "error",
+                  resize: Optional[Tuple[int, int]] = None) -> Path:
     """Decode the performance once, in order and in chunks of ``chunk`` frames, crop and
     resize to ``size = (h, w)`` (:func:`pisa.io.media.read_frames`), read its audio at
     ``sample_rate`` (:data:`NATIVE_RATE`: the file's own rate; None: no audio; the rate
     read is ``meta.json``'s ``sample_rate``), and write the entry atomically. An entry already
     present is kept. Returns its folder."""
-    final = entry_dir(cache_dir, perf, size, sample_rate)
+    final = entry_dir(cache_dir, perf, size, sample_rate, resize)
     if final.is_dir():
         return final
     where = f"performance {perf['perf_id']} ({perf.get('ann_source')})"
@@ -103,7 +157,7 @@ def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
         frames = np.lib.format.open_memmap(tmp / "frames.npy", mode="w+", dtype=np.uint8,
                                            shape=(num, int(size[0]), int(size[1]), 3))
         read_frames(source, np.arange(offset, offset + num), perf.get("crop_box"), size,
-                    chunk=chunk, out=frames, where=where)
+                    chunk=chunk, out=frames, where=where, resize=resize)
         frames.flush()
         del frames
         rate = None
@@ -136,7 +190,8 @@ def write_cache(dataset: Any, cache_dir: PathLike, chunk: int = 64) -> List[Path
     for perf in perfs:
         try:
             out.append(prepare_entry(perf, cache_dir, size, sample_rate, chunk,
-                                     fps_mismatch=dataset.fps_mismatch))
+                                     fps_mismatch=dataset.fps_mismatch,
+                                     resize=dataset.frame_resize()))
         except (ValueError, FileNotFoundError) as err:
             if dataset.on_bad_sample != "skip":
                 raise

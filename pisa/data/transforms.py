@@ -96,12 +96,16 @@ class DecodeFrames:
 @component("transform")
 class CropResize:
     """Crop every frame to the annotation's box and resize to ``size = (h, w)`` (cv2
-    bilinear; default 112x112). Reads ``imgs``, ``crop_box``, ``from_cache``; replaces
-    ``imgs``. Cached frames were cropped and resized when prepared, so they pass as they
-    are. A box outside the frame, or inverted, raises an error naming the sample."""
+    bilinear; default 112x112, the paper's text), or with ``resize = (h0, w0)`` resize to
+    that and cut the centre ``size`` out (the released loader's resize + centre crop).
+    Reads ``imgs``, ``crop_box``, ``from_cache``; replaces ``imgs``. Cached frames were
+    cropped and resized when prepared, so they pass as they are. A box outside the frame,
+    or inverted, raises an error naming the sample."""
 
-    def __init__(self, size: Sequence[int] = (112, 112)) -> None:
+    def __init__(self, size: Sequence[int] = (112, 112),
+                 resize: Optional[Sequence[int]] = None) -> None:
         self.size = (int(size[0]), int(size[1]))
+        self.resize = None if resize is None else (int(resize[0]), int(resize[1]))
 
     def __call__(self, results: Dict) -> Dict:
         imgs = results["imgs"]
@@ -114,12 +118,12 @@ class CropResize:
         box = results.get("crop_box")
         if box is not None:
             box = check_crop_box(box, w, h, _where(results))
-        out = crop_resize(imgs.reshape(k * t, h, w, c), box, self.size)
+        out = crop_resize(imgs.reshape(k * t, h, w, c), box, self.size, self.resize)
         results["imgs"] = out.reshape(k, t, *out.shape[1:])
         return results
 
     def __repr__(self) -> str:
-        return f"CropResize(size={self.size})"
+        return f"CropResize(size={self.size}, resize={self.resize})"
 
 
 @component("transform")

@@ -9,6 +9,7 @@
 - :class:`ChannelsLastHook` puts the model's conv weights and the input clips in
   channels-last memory layout (``torch.channels_last_3d`` for 5-D video, ``channels_last``
   for 4-D audio), a CPU/GPU speed option that changes no numbers beyond rounding.
+- :class:`DataWaitHook` logs the share of each training step spent waiting for data.
 - :class:`BadSampleHook` points the datasets at ``<work_dir>/bad_samples.jsonl``, where
   every DataLoader worker appends the samples whose media failed
   (:mod:`pisa.data.bad_samples`), and logs their list after each epoch and at the end.
@@ -251,3 +252,36 @@ class BadSampleHook(Hook):
 
     def after_train(self, runner) -> None:
         self._log(runner, "in training")
+
+
+@component("hook")
+class DataWaitHook(Hook):
+    """Log ``data_wait``: the share of each training step spent waiting for the batch
+    (mmengine's ``data_time`` over ``time``, both measured by its ``IterTimerHook``), so
+    a run shows whether it is bound by its data. Logged with the other scalars (averaged
+    over the logger's window); the run's share goes into the log at the end and into
+    ``results.json`` (``data_wait``)."""
+
+    # after IterTimerHook (NORMAL, 50) has timed the step, before LoggerHook (60) logs it
+    priority = 55
+
+    def before_train(self, runner) -> None:
+        self._waited = self._total = 0.0
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None,
+                         outputs: Optional[dict] = None) -> None:
+        hub = runner.message_hub
+        if "train/time" not in hub.log_scalars or "train/data_time" not in hub.log_scalars:
+            return
+        waited = hub.get_scalar("train/data_time").current()
+        total = hub.get_scalar("train/time").current()
+        if total > 0:
+            hub.update_scalar("train/data_wait", waited / total)
+            self._waited += waited
+            self._total += total
+
+    def after_train(self, runner) -> None:
+        if self._total > 0:
+            runner.message_hub.update_info("data_wait", self._waited / self._total)
+            runner.logger.info(f"waiting for data: {100 * self._waited / self._total:.1f} % of "
+                               f"the training time ({self._waited:.1f} of {self._total:.1f} s)")

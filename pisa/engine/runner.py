@@ -293,6 +293,7 @@ def _train_once(config: Union[str, os.PathLike], opts: RunOptions,
         "select_metric": save_best,
         "select_on_test": bool(opts.select_on_test),
         "split_counts": counts,
+        "data_wait": runner.message_hub.get_info("data_wait"),
         "world_size": runner.world_size,
         "flags": {
             "launcher": opts.launcher,

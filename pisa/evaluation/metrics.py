@@ -236,7 +236,7 @@ class ScoreMetrics(BaseMetric):
             })
 
     def compute_metrics(self, results: List[Dict[str, Any]]) -> Dict[str, float]:
-        """``{'spearman': rho, 'rl2': R-l2 x 100}`` over all gathered samples."""
+        """``spearman``, ``rl2`` and ``performance_spearman`` over all gathered samples."""
         if not results:
             raise ValueError("ScoreMetrics: no predictions to evaluate")
         gt = np.array([r["gt"] for r in results], dtype=np.float64)

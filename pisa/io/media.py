@@ -128,14 +128,25 @@ def check_crop_box(box: Sequence[float], width: int, height: int, where: str) ->
     return x1, y1, x2, y2
 
 
-def crop_resize(frames: np.ndarray, box: Optional[Box], size: Optional[Tuple[int, int]]) -> np.ndarray:
+def crop_resize(frames: np.ndarray, box: Optional[Box], size: Optional[Tuple[int, int]],
+                resize: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """Crop ``frames`` ``(N, H, W, 3)`` uint8 to ``box`` (checked ints, or None) and resize
-    each frame to ``size = (h, w)`` with cv2 bilinear (None keeps the size)."""
+    each frame to ``size = (h, w)`` with cv2 bilinear (None keeps the size). With
+    ``resize = (h0, w0)`` the frames are resized to that instead and the centre ``size``
+    cut out of it (torchvision's ``Resize`` + ``CenterCrop``: offsets rounded)."""
     import cv2
 
     if box is not None:
         x1, y1, x2, y2 = box
         frames = frames[:, y1:y2, x1:x2]
+    if resize is not None and size is not None:
+        big = crop_resize(frames, None, resize)
+        h, w = int(size[0]), int(size[1])
+        if h > big.shape[1] or w > big.shape[2]:
+            raise ValueError(f"a {h}x{w} centre crop does not fit frames resized to "
+                             f"{big.shape[1]}x{big.shape[2]}")
+        top, left = int(round((big.shape[1] - h) / 2.0)), int(round((big.shape[2] - w) / 2.0))
+        return np.ascontiguousarray(big[:, top:top + h, left:left + w])
     if size is None or tuple(frames.shape[1:3]) == (int(size[0]), int(size[1])):
         return np.ascontiguousarray(frames)
     out = np.empty((frames.shape[0], int(size[0]), int(size[1]), 3), dtype=np.uint8)
@@ -147,11 +158,12 @@ def crop_resize(frames: np.ndarray, box: Optional[Box], size: Optional[Tuple[int
 def read_frames(source: Union[PathLike, FrameSource], indices: Sequence[int],
                 box: Optional[Sequence[float]] = None, size: Optional[Tuple[int, int]] = None,
                 chunk: Optional[int] = None, out: Optional[np.ndarray] = None,
-                where: Optional[str] = None) -> np.ndarray:
+                where: Optional[str] = None, resize: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """Source frames ``indices`` (any order, repeats allowed) of a video file or frame
     folder as RGB uint8 ``(len(indices), h, w, 3)``: each distinct frame is decoded once,
     in increasing order, ``chunk`` frames at a time (None: all in one batch), and each
-    chunk is cropped to ``box`` (source pixels) and resized to ``size = (h, w)`` as soon
+    chunk is cropped to ``box`` (source pixels) and resized to ``size = (h, w)`` (or
+    resized to ``resize`` and centre-cropped to ``size``: :func:`crop_resize`) as soon
     as it is decoded, so memory holds at most one chunk at source resolution. ``out``,
     when given, receives the frames (e.g. a memory-mapped array). ``where`` names the
     sample or performance in errors (default: the source)."""
@@ -172,7 +184,7 @@ def read_frames(source: Union[PathLike, FrameSource], indices: Sequence[int],
         frames = src.read(unique[lo:hi])
         if box is not None and checked is None:  # the frame size is known once decoded
             checked = check_crop_box(box, frames.shape[2], frames.shape[1], where)
-        frames = crop_resize(frames, checked, size)
+        frames = crop_resize(frames, checked, size, resize)
         if out is None:
             out = np.empty((len(indices),) + frames.shape[1:], dtype=np.uint8)
             contiguous = np.array_equal(inverse, np.arange(len(indices)))

@@ -14,7 +14,13 @@ scheme = 'unidist'
 sampler = dict(type='UniformSampler', num_clips=10, clip_len=16)
 val_performances = 5  # carved from the released train split, seeded by split_seed
 
-video_steps = [dict(type='DecodeFrames'), dict(type='CropResize', size=(112, 112))]
+# Frames: the paper's text resizes to 112x112 (frame_resize None). The released loader
+# resized to `c3d_input_resize` and cut the centre 112x112 (set frame_resize=(h, w) for
+# that; its sizes sit in an unreleased options file, the same author's MTL-AQA code
+# uses 128x171).
+frame_resize = None
+video_steps = [dict(type='DecodeFrames'),
+               dict(type='CropResize', size=(112, 112), resize=frame_resize)]
 # Sec. 5: "We apply horizontal flipping during training". The released loader's flip was a
 # no-op, so its published numbers had none: the *-release.py config trains without it.
 # The pipelines below are composed here, so a derived config changes the flip by replacing
