@@ -41,6 +41,9 @@ class Settings:
     memory_frames: int = 160
     #: full mode only: the short bf16-vs-fp32 training on synthetic data
     accuracy_run: bool = True
+    #: data-wait benchmark: synthetic 320x180 30 fps performances, their length in seconds
+    wait_performances: int = 8
+    wait_seconds: float = 60.0
 
     @classmethod
     def for_mode(cls, quick: bool) -> "Settings":
@@ -50,7 +53,8 @@ class Settings:
                    step_widths=(16, 32, 64, 64, 64), step_clips=1, step_batch=2, step_iters=6,
                    fast_batch=1, fast_repeats=2, predict_widths=(32, 64, 128, 128, 128),
                    predict_clips=2, memory_performances=2,
-                   memory_size=(160, 120), accuracy_run=False)
+                   memory_size=(160, 120), accuracy_run=False, wait_performances=6,
+                   wait_seconds=10.0)
 
 
 @dataclass

@@ -27,7 +27,7 @@ from pisa.io.atomic import write_json  # noqa: E402
 
 #: every benchmark, in the order they run
 BENCHMARKS = ("prepare_throughput", "cached_sample_load", "nocache_sample_load", "train_step",
-              "fast_path", "predict", "memory")
+              "fast_path", "predict", "memory", "data_wait_cached", "data_wait_uncached")
 
 
 def cpu_model() -> str:
@@ -161,10 +161,12 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
                                                      settings.predict_widths, root,
                                                      settings.predict_clips)],
         "memory": lambda: [memory_result(inputs, root)],
+        "data_wait_cached": lambda: training.bench_data_wait(settings, root),
     }
     done = set()
     for key in wanted:
-        step = "cached_sample_load" if key == "nocache_sample_load" else key
+        step = {"nocache_sample_load": "cached_sample_load",
+                "data_wait_uncached": "data_wait_cached"}.get(key, key)
         if step in done:
             continue
         done.add(step)
@@ -179,7 +181,8 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
         try:
             results = steps[step]()
         except Exception as err:  # one failing benchmark is reported, the others still run
-            keys = ["cached_sample_load", "nocache_sample_load"] if step == "cached_sample_load" else [step]
+            keys = {"cached_sample_load": ["cached_sample_load", "nocache_sample_load"],
+                    "data_wait_cached": ["data_wait_cached", "data_wait_uncached"]}.get(step, [step])
             for k in keys:
                 report["results"][k] = dict(error=f"{type(err).__name__}: {err}",
                                             traceback=traceback.format_exc(limit=4))

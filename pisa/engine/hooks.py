@@ -260,7 +260,8 @@ class DataWaitHook(Hook):
     (mmengine's ``data_time`` over ``time``, both measured by its ``IterTimerHook``), so
     a run shows whether it is bound by its data. Logged with the other scalars (averaged
     over the logger's window); the run's share goes into the log at the end and into
-    ``results.json`` (``data_wait``)."""
+    ``results.json`` (``data_wait``). The first step of each epoch, which also waits for
+    the DataLoader workers to start, is left out of the run's share."""
 
     # after IterTimerHook (NORMAL, 50) has timed the step, before LoggerHook (60) logs it
     priority = 55
@@ -277,8 +278,9 @@ class DataWaitHook(Hook):
         total = hub.get_scalar("train/time").current()
         if total > 0:
             hub.update_scalar("train/data_wait", waited / total)
-            self._waited += waited
-            self._total += total
+            if batch_idx > 0:
+                self._waited += waited
+                self._total += total
 
     def after_train(self, runner) -> None:
         if self._total > 0:
