@@ -13,7 +13,6 @@ import pytest
 from pisa.data import cache as cache_lib
 from pisa.data.audio import mel_images, release_image
 from pisa.io.media import audio_rate, load_audio, read_audio, write_video, write_wav
-from pisa.io.safe_load import load_pickle
 from pisa.registry import DATASETS, TRANSFORMS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,13 +65,12 @@ def run_steps(steps, wav_path: Path, clips: np.ndarray, fps: float):
 @pytest.fixture(scope="module")
 def released_clips(tmp_path_factory):
     """Performance 3's first test sample of the released unidist annotations (10 clips of
-    16 frames at 29.97 fps) and a 44.1 kHz wav long enough for it."""
-    from conftest import released_dir
+    16 frames at 29.97 fps; rebuilt from the shipped performance table, which reproduces
+    the released files exactly: tests/test_data_pisa.py) and a 44.1 kHz wav long enough
+    for it."""
+    from pisa.data.pisa_dataset import build_released_annotations, read_performance_table
 
-    pkl = released_dir() / "annotations_unidist_test.pkl"
-    if not pkl.is_file():
-        pytest.skip(f"released PISA annotations not found: {pkl}")
-    sample = load_pickle(pkl)[(3, 0)]
+    sample = build_released_annotations(read_performance_table())["unidist"]["test"][(3, 0)]
     fps = float(sample["framerate"])
     clips = np.asarray(sample["frames"]).reshape(10, 16)
     wav = write_wav(tmp_path_factory.mktemp("release") / "3.wav",
