@@ -171,8 +171,8 @@ class AQABaseDataset(BaseDataset):
         self.on_bad_sample = on_bad_sample
         self.check_media = bool(check_media)
         self.performances: List[Dict] = []
-        # copied: load_data_list fills in defaults and pops annotated samples
-        self.recordings = None if recordings is None else [dict(r) for r in recordings]
+        # load_data_list copies each record before filling in defaults
+        self.recordings = None if recordings is None else list(recordings)
         super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
                          data_prefix=dict(), pipeline=build_pipeline(pipeline),
                          test_mode=test_mode, lazy_init=lazy_init,

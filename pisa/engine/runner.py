@@ -30,7 +30,8 @@ from pisa.data.bad_samples import (
     worker_error_message,
 )
 from pisa.engine.checkpoint import find_last_complete_checkpoint, selected_checkpoint
-from pisa.engine.config import default_work_dir, load_config, resolve_data_root
+from pisa.engine.config import (DATALOADERS, dataset_configs, default_work_dir, load_config,
+                                resolve_data_root)
 from pisa.engine.validate import ConfigError, check_runnable
 from pisa.evaluation.reports import format_split_counts, summarize_seeds
 from pisa.io.atomic import to_jsonable, write_json
@@ -193,8 +194,9 @@ def split_counts(runner) -> Dict[str, Dict[str, int]]:
     from pisa.engine.hooks import datasets_with
 
     counts: Dict[str, Dict[str, int]] = {}
-    for split in ("train", "val", "test"):
-        if runner.cfg.get(f"{split}_dataloader") is None:
+    for name in DATALOADERS:
+        split = name.split("_")[0]
+        if runner.cfg.get(name) is None:
             continue
         loader = getattr(runner, f"{split}_loop").dataloader
         total: Dict[str, int] = {}
@@ -398,8 +400,8 @@ def train_folds(config: Union[str, os.PathLike], opts: RunOptions, folds: int) -
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ConfigError(f"--folds: give an integer >= 2, got {folds!r}")
     base = opts.work_dir or default_work_dir(config)
-    loaders = [name for name in load_config(config, opts.cfg_options, opts.data_root)
-               if name in ("train_dataloader", "val_dataloader", "test_dataloader")]
+    loaders = [name for name in dataset_configs(load_config(config, opts.cfg_options, opts.data_root))
+               if name in DATALOADERS]
     runs = []
     for fold in range(folds):
         options = dict(opts.cfg_options or {})

@@ -177,7 +177,8 @@ def read_frames(source: Union[PathLike, FrameSource], indices: Sequence[int],
         raise ValueError(f"{where}: needs source frame {int(unique[-1] if unique[-1] >= len(src) else unique[0])} "
                          f"but {src.path} has {len(src)} frames")
     step = len(unique) if chunk is None else max(1, int(chunk))
-    contiguous = out is not None and np.array_equal(inverse, np.arange(len(indices)))
+    # a sorted run of distinct frames (the cache's case) is written chunk by chunk
+    contiguous = np.array_equal(inverse, np.arange(len(indices)))
     checked = None
     for lo in range(0, len(unique), step):
         hi = min(lo + step, len(unique))
@@ -187,7 +188,6 @@ def read_frames(source: Union[PathLike, FrameSource], indices: Sequence[int],
         frames = crop_resize(frames, checked, size, resize)
         if out is None:
             out = np.empty((len(indices),) + frames.shape[1:], dtype=np.uint8)
-            contiguous = np.array_equal(inverse, np.arange(len(indices)))
         if contiguous:
             out[lo:hi] = frames
         else:
