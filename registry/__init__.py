@@ -36,6 +36,12 @@ hook            ``HOOKS``                    an ``mmengine.hooks.Hook``.
 optim_wrapper   ``OPTIM_WRAPPERS``           an ``mmengine.optim.OptimWrapper``.
 loop            ``LOOPS``                    an ``mmengine.runner.BaseLoop``.
 param_scheduler ``PARAM_SCHEDULERS``         an mmengine parameter scheduler.
+decision_rule   ``DECISION_RULES``           ordinal decision: ``(probs (N, C), reg (N,))``
+                                             numpy -> ``(N,)`` int64 levels 0..C-1.
+baseline        ``BASELINES``                a model without a network: ``fit(records)``
+                                             on training performance records, then
+                                             ``predict(records)`` -> predict-output dicts
+                                             (one per record, the model's format).
 ==============  ===========================  ===============================================
 
 Registering. The framework's own components are marked where they are defined, with
@@ -171,6 +177,8 @@ FUSIONS = ComponentRegistry("fusion", scope=SCOPE, build_func=_build_component)
 HEADS = ComponentRegistry("head", scope=SCOPE, build_func=_build_component)
 LOSSES = ComponentRegistry("loss", scope=SCOPE, build_func=_build_component)
 CLIP_SAMPLERS = ComponentRegistry("clip_sampler", scope=SCOPE, build_func=build_from_cfg)
+DECISION_RULES = ComponentRegistry("decision_rule", scope=SCOPE, build_func=build_from_cfg)
+BASELINES = ComponentRegistry("baseline", scope=SCOPE, build_func=build_from_cfg)
 
 #: kinds whose components declare an ``example`` (module docstring) -> its required keys
 EXAMPLE_KEYS: Dict[str, Tuple[str, ...]] = {
@@ -235,6 +243,8 @@ KINDS: Dict[str, Registry] = {
     "optim_wrapper": OPTIM_WRAPPERS,
     "loop": LOOPS,
     "param_scheduler": PARAM_SCHEDULERS,
+    "decision_rule": DECISION_RULES,
+    "baseline": BASELINES,
 }
 
 __all__ = ["KINDS", "SCOPE", "EXAMPLE_KEYS", "ComponentRegistry", "component",
@@ -243,4 +253,5 @@ __all__ = ["KINDS", "SCOPE", "EXAMPLE_KEYS", "ComponentRegistry", "component",
     "OPTIM_WRAPPERS", "LOOPS", "OPTIMIZERS", "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS",
     "EVALUATOR", "LOG_PROCESSORS", "VISBACKENDS", "MODEL_WRAPPERS", "WEIGHT_INITIALIZERS",
     "BACKBONES", "AGGREGATORS", "FUSIONS", "HEADS", "LOSSES", "CLIP_SAMPLERS",
+    "DECISION_RULES", "BASELINES",
 ]
