@@ -21,7 +21,15 @@ fusion          ``FUSIONS``                  list of per-modality features ``[(B
                                              ``in_features=[D_i]``, exposes
                                              ``out_features``.
 head            ``HEADS``                    features ``(B, D)`` -> ``{'cls': (B, C),
-                                             'reg': (B,)}``; built with ``in_features=D``.
+                                             'reg': (B,)}`` (more batch-first keys may
+                                             follow, e.g. ``'ordinal'``, for the losses
+                                             that read them); built with
+                                             ``in_features=D``.
+sequence_head   ``SEQUENCE_HEADS``           clip features ``(B, K, D)`` -> the head
+                                             output ``{'cls': (B, C), 'reg': (B,)}``
+                                             (a head over the clip sequence, in place
+                                             of aggregator + head); built with
+                                             ``in_features=D``.
 loss            ``LOSSES``                   ``(head output dict, targets dict)`` ->
                                              scalar tensor; ``targets`` holds
                                              ``label`` (B,) int64 and ``score`` (B,) float.
@@ -67,6 +75,7 @@ backbone        ``args``, ``input_shape`` ``(N, C, T, H, W)`` or ``(N, 1, F, W)`
 aggregator      ``args`` (``in_features`` is added), ``input_shape`` ``(B, K, D)``
 fusion          ``args`` (``in_features`` is added), ``input_shapes`` ``[(B, D_i)]``
 head            ``args`` (``in_features`` is added), ``input_shape`` ``(B, D)``
+sequence_head   ``args`` (``in_features`` is added), ``input_shape`` ``(B, K, D)``
 loss            ``args``; the test feeds a head output with 5 classes
 ==============  ==================================================================
 """
@@ -175,6 +184,7 @@ BACKBONES = ComponentRegistry("backbone", scope=SCOPE, build_func=_build_compone
 AGGREGATORS = ComponentRegistry("aggregator", scope=SCOPE, build_func=_build_component)
 FUSIONS = ComponentRegistry("fusion", scope=SCOPE, build_func=_build_component)
 HEADS = ComponentRegistry("head", scope=SCOPE, build_func=_build_component)
+SEQUENCE_HEADS = ComponentRegistry("sequence_head", scope=SCOPE, build_func=_build_component)
 LOSSES = ComponentRegistry("loss", scope=SCOPE, build_func=_build_component)
 CLIP_SAMPLERS = ComponentRegistry("clip_sampler", scope=SCOPE, build_func=build_from_cfg)
 DECISION_RULES = ComponentRegistry("decision_rule", scope=SCOPE, build_func=build_from_cfg)
@@ -186,6 +196,7 @@ EXAMPLE_KEYS: Dict[str, Tuple[str, ...]] = {
     "aggregator": ("args", "input_shape"),
     "fusion": ("args", "input_shapes"),
     "head": ("args", "input_shape"),
+    "sequence_head": ("args", "input_shape"),
     "loss": ("args",),
 }
 
@@ -231,6 +242,7 @@ KINDS: Dict[str, Registry] = {
     "aggregator": AGGREGATORS,
     "fusion": FUSIONS,
     "head": HEADS,
+    "sequence_head": SEQUENCE_HEADS,
     "loss": LOSSES,
     "model": MODELS,
     "dataset": DATASETS,
@@ -252,6 +264,6 @@ __all__ = ["KINDS", "SCOPE", "EXAMPLE_KEYS", "ComponentRegistry", "component",
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "DATA_SAMPLERS", "VISUALIZERS",
     "OPTIM_WRAPPERS", "LOOPS", "OPTIMIZERS", "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS",
     "EVALUATOR", "LOG_PROCESSORS", "VISBACKENDS", "MODEL_WRAPPERS", "WEIGHT_INITIALIZERS",
-    "BACKBONES", "AGGREGATORS", "FUSIONS", "HEADS", "LOSSES", "CLIP_SAMPLERS",
+    "BACKBONES", "AGGREGATORS", "FUSIONS", "HEADS", "SEQUENCE_HEADS", "LOSSES", "CLIP_SAMPLERS",
     "DECISION_RULES", "BASELINES",
 ]

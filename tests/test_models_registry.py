@@ -123,7 +123,8 @@ def test_head_forward_backward(reg):
     torch.manual_seed(0)
     head = HEADS.build(dict(type=reg.name, in_features=shape[-1], **example["args"]))
     out = head(torch.randn(shape))
-    assert set(out) == {"cls", "reg"}
+    # the contract's keys; a head may add more (OrdinalHead's 'ordinal'), batch first
+    assert {"cls", "reg"} <= set(out) and all(v.shape[0] == shape[0] for v in out.values())
     num_classes = example["args"].get("num_classes", getattr(head, "num_classes", None))
     assert out["cls"].dim() == 2 and out["cls"].shape[0] == shape[0] and out["reg"].shape == (shape[0],)
     if num_classes is not None:
@@ -137,12 +138,15 @@ def test_loss_is_a_differentiable_scalar(reg):
     example = _example(reg)
     loss = LOSSES.build(dict(type=reg.name, **example["args"]))
     torch.manual_seed(0)
-    head_out = {"cls": torch.randn(4, 5, requires_grad=True), "reg": torch.randn(4, requires_grad=True)}
+    # a 5-class head's output, with the cumulative logits (C - 1) an ordinal head adds
+    head_out = {"cls": torch.randn(4, 5, requires_grad=True), "reg": torch.randn(4, requires_grad=True),
+                "ordinal": torch.randn(4, 4, requires_grad=True)}
     targets = {"label": torch.tensor([0, 4, 2, -1]), "score": torch.tensor([0.0, 4.0, 2.0, 1.0])}
     value = loss(head_out, targets)
     assert value.dim() == 0 and torch.isfinite(value) and value > 0
     value.backward()
     reached = [k for k, v in head_out.items() if v.grad is not None and v.grad.abs().sum() > 0]
     assert reached, f"{reg.name}: no gradient reached the head output"
-    if getattr(loss, "requires", None) == "cls":  # the sample labelled -1 is ignored
-        assert reached == ["cls"] and torch.all(head_out["cls"].grad[3] == 0)
+    requires = getattr(loss, "requires", None)
+    if requires in ("cls", "ordinal"):  # trained on the label: the sample labelled -1 is ignored
+        assert reached == [requires] and torch.all(head_out[requires].grad[3] == 0)

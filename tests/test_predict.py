@@ -124,7 +124,9 @@ def test_contiguous_level_and_timeline_are_the_config_datasets_samples(recording
     assert uncropped.segments == [] and uncropped.num_samples == 5
     assert differ(uncropped.probs, pred.probs)
     text = format_prediction(pred)
-    assert text.count("confidence") == 5 and "pooled from 5 samples by ContiguousSampler" in text
+    # the recording's confidence and one per segment
+    assert text.count("confidence") == 6 and "pooled from 5 samples by ContiguousSampler" in text
+    assert f"confidence {pred.confidence:.2f}" in text and "decision ArgmaxLevel()" in text
 
 
 def test_cfg_options_give_a_uniform_level_and_still_a_contiguous_timeline(recording, capsys):
@@ -155,7 +157,7 @@ def test_cli_text_output(recording, capsys):
     out = captured.out
     head = out.splitlines()[0]
     assert "level" in head and "5 segments" in head
-    level = int(head.split("level ")[1].split(" ")[0])
+    level = int(head.split("level ")[1].split(",")[0])
     assert 1 <= level <= 10
     probs_line = next(line for line in out.splitlines() if line.startswith("probabilities:"))
     probs = [float(item.split(":")[1]) for item in probs_line.split()[1:]]

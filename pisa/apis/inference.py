@@ -38,7 +38,9 @@ from pisa.data.base import AQABaseDataset
 from pisa.data.samplers import contiguous_indices
 from pisa.engine.config import dataset_configs, load_config
 from pisa.engine.validate import ConfigError
-from pisa.evaluation.assessment import RecordingPrediction, summarise_recording
+from pisa.engine.calibrate import recorded_decision
+from pisa.engine.checkpoint import run_member_checkpoints
+from pisa.evaluation.assessment import RecordingPrediction, average_members, summarise_recording
 from pisa.io.safe_load import install_checkpoint_safety
 
 PathLike = Union[str, os.PathLike]
@@ -134,13 +136,15 @@ class Assessor:
         batch_size: samples per forward pass.
     """
 
-    def __init__(self, cfg: Any, model: torch.nn.Module, dataset_cfg: Dict[str, Any],
-                 source: str, dataset_type: type, device: Union[str, torch.device] = "cpu",
-                 batch_size: int = 2) -> None:
+    def __init__(self, cfg: Any, model: Union[torch.nn.Module, Sequence[torch.nn.Module]],
+                 dataset_cfg: Dict[str, Any], source: str, dataset_type: type,
+                 device: Union[str, torch.device] = "cpu", batch_size: int = 2) -> None:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.cfg = cfg
-        self.model = model
+        #: the ensemble's members (one model unless several checkpoints were given)
+        self.models = list(model) if isinstance(model, (list, tuple)) else [model]
+        self.model = self.models[0]
         self.dataset_cfg = dataset_cfg
         self.source = source
         self.dataset_type = dataset_type
@@ -164,20 +168,23 @@ class Assessor:
                         progress: Any = None) -> List[Dict[str, Any]]:
         """``model.test_step`` over every sample of ``dataset``, in order, batched by a torch
         ``DataLoader`` with mmengine's ``default_collate``; one output dict per sample.
-        ``progress``: an mmengine ``ProgressBar`` to advance per sample."""
+        ``progress``: an mmengine ``ProgressBar`` to advance per sample. An ensemble's
+        members each predict every batch; their outputs are averaged
+        (:func:`~pisa.evaluation.assessment.average_members`)."""
         from mmengine.dataset import default_collate
 
         loader = torch.utils.data.DataLoader(dataset, batch_size=self.batch_size, shuffle=False,
                                              num_workers=0, collate_fn=default_collate)
-        outputs: List[Dict[str, Any]] = []
+        members: List[List[Dict[str, Any]]] = [[] for _ in self.models]
         with torch.no_grad():
             for batch in loader:
-                step = self.model.test_step(batch)
-                outputs.extend(step)
+                for outputs, model in zip(members, self.models):
+                    step = model.test_step(batch)
+                    outputs.extend(step)
                 if progress is not None:
                     for _ in step:
                         progress.update()
-        return outputs
+        return members[0] if len(members) == 1 else average_members(members)
 
     def assess(self, media: PathLike, crop: Optional[Sequence[float]] = None,
                progress: bool = False, timeline: bool = True) -> RecordingPrediction:
@@ -221,7 +228,8 @@ class Assessor:
         return summarise_recording(
             media, fps, num_frames, level_outputs,
             segment_frames, segment_outputs, sampler=repr(sampler),
-            dataset=f"{self.dataset_type.__name__} from {self.source}", crop_box=crop)
+            dataset=f"{self.dataset_type.__name__} from {self.source}", crop_box=crop,
+            members=len(self.models))
 
 
 def _frames_of(dataset: AQABaseDataset) -> np.ndarray:
@@ -230,16 +238,39 @@ def _frames_of(dataset: AQABaseDataset) -> np.ndarray:
                      for i in range(len(dataset))])
 
 
-def init_assessor(config: PathLike, checkpoint: PathLike, device: Union[str, torch.device] = "cpu",
+def member_checkpoints(checkpoint: Union[PathLike, Sequence[PathLike]]) -> List[str]:
+    """The checkpoint files an assessor loads: one file, several (an ensemble), or the
+    folder of one ``--seeds``/``--folds`` call (its runs' selected checkpoints,
+    :func:`~pisa.engine.checkpoint.run_member_checkpoints`)."""
+    paths = [checkpoint] if isinstance(checkpoint, (str, os.PathLike)) else list(checkpoint)
+    if not paths:
+        raise ValueError("no checkpoint given")
+    found: List[str] = []
+    for path in map(os.fspath, paths):
+        if os.path.isdir(path):
+            found.extend(run_member_checkpoints(path))
+        elif not os.path.isfile(path):
+            raise FileNotFoundError(f"checkpoint {path} not found")
+        else:
+            found.append(path)
+    return found
+
+
+def init_assessor(config: PathLike, checkpoint: Union[PathLike, Sequence[PathLike]],
+                  device: Union[str, torch.device] = "cpu",
                   cfg_options: Optional[Dict[str, Any]] = None, data_root: Optional[str] = None,
                   batch_size: int = 2) -> Assessor:
     """An :class:`Assessor` from a config file and trained weights (an mmengine
-    checkpoint or a plain state dict): the config read by
+    checkpoint or a plain state dict; several, or a ``--seeds``/``--folds`` run folder,
+    make an ensemble whose members' probabilities are averaged): the config read by
     :func:`pisa.engine.config.load_config` with ``cfg_options`` and ``data_root``, the
-    model built from its ``model`` and the weights loaded strictly. Errors name the file:
-    a missing config or checkpoint (``FileNotFoundError``), a bad config
-    (:class:`~pisa.engine.validate.ConfigError`), weights that do not fit
+    model built from its ``model`` and the weights loaded strictly. Each member predicts
+    with the decision rule and temperature its training run recorded
+    (:func:`~pisa.engine.calibrate.recorded_decision`) unless ``cfg_options`` set them.
+    Errors name the file: a missing config or checkpoint (``FileNotFoundError``), a bad
+    config (:class:`~pisa.engine.validate.ConfigError`), weights that do not fit
     (``ValueError``)."""
+    from pisa.engine.calibrate import explicit_decision
     from pisa.registry import MODELS
 
     if int(batch_size) < 1:
@@ -247,10 +278,14 @@ def init_assessor(config: PathLike, checkpoint: PathLike, device: Union[str, tor
     with logs_to_stderr():  # reading the config logs too (e.g. the data root it used)
         cfg = load_config(config, cfg_options, data_root)
         source, ds_cfg, dataset_type = _dataset_config(cfg, os.fspath(config))
-        path = os.fspath(checkpoint)
-        if not os.path.isfile(path):  # before the model is built: fail fast
-            raise FileNotFoundError(f"checkpoint {path} not found")
-        model = MODELS.build(cfg.model)
-        _load_weights(model, path)
-    model.to(device).eval()
-    return Assessor(cfg, model, ds_cfg, source, dataset_type, device=device, batch_size=batch_size)
+        paths = member_checkpoints(checkpoint)  # before a model is built: fail fast
+        models = []
+        for path in paths:
+            model = MODELS.build(cfg.model)
+            _load_weights(model, path)
+            record = None if explicit_decision(cfg_options) else recorded_decision(path)
+            if record is not None and hasattr(model, "set_decision"):
+                model.set_decision(record["rule"], float(record.get("temperature", 1.0)))
+            models.append(model.to(device).eval())
+    return Assessor(cfg, models, ds_cfg, source, dataset_type, device=device,
+                    batch_size=batch_size)

@@ -27,7 +27,8 @@ def parse_crop(text: Optional[str]) -> Optional[Tuple[float, float, float, float
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
-    parser.add_argument("checkpoint", help="trained weights (.pth)")
+    parser.add_argument("checkpoint", help="trained weights (.pth), or the folder of one "
+                        "--seeds/--folds call (the ensemble of its runs)")
     parser.add_argument("media", nargs="+", help="recordings: video files with their audio track")
     parser.add_argument("--json", action="store_true", help="print JSON (only JSON) on stdout")
     parser.add_argument("--crop", metavar="x1,y1,x2,y2", help="crop box in source pixels")

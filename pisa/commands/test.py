@@ -1,4 +1,6 @@
-"""``pisa test CONFIG CKPT``: evaluate a checkpoint on the config's test split."""
+"""``pisa test CONFIG CKPT``: evaluate a checkpoint on the config's test split, with the
+decision rule and temperature its training run recorded; ``CKPT`` may be the folder of
+one ``pisa train --seeds``/``--folds`` call, which tests the ensemble of its runs."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from pisa.commands import add_config_arguments, add_run_arguments, run_distribut
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
-    parser.add_argument("checkpoint", help="checkpoint file (.pth)")
+    parser.add_argument("checkpoint", help="checkpoint file (.pth), or the folder of one "
+                        "--seeds/--folds call (the ensemble of its runs)")
     add_run_arguments(parser)
 
 

@@ -131,3 +131,49 @@ def selected_checkpoint(runner) -> Optional[str]:
         if path and osp.isfile(path):
             return path
     return find_last_complete_checkpoint(runner.work_dir)
+
+
+def run_member_checkpoints(run_dir: Union[str, os.PathLike]) -> List[str]:
+    """The checkpoints of an ensemble: the one each run of a ``--seeds`` or ``--folds``
+    call selected, from ``<run_dir>/summary.json`` (its ``work_dirs``) and each run's
+    ``results.json``. A work dir recorded relative to where training ran is looked up
+    under ``run_dir`` too. Errors name the file that is missing or lacks the entry."""
+    import json
+
+    run_dir = Path(run_dir)
+    summary_path = run_dir / "summary.json"
+    if not summary_path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no summary.json (an ensemble is the folder of one "
+                                "`pisa train --seeds ...` or `--folds ...` call)")
+    with open(summary_path, encoding="utf-8") as f:
+        work_dirs = json.load(f).get("work_dirs") or []
+    if not work_dirs:
+        raise ValueError(f"{summary_path}: lists no work_dirs")
+    members = []
+    for work_dir in work_dirs:
+        folder = Path(work_dir)
+        if not (folder / "results.json").is_file():
+            folder = run_dir / folder.name
+        results_path = folder / "results.json"
+        if not results_path.is_file():
+            raise FileNotFoundError(f"{summary_path}: run {work_dir} has no results.json")
+        with open(results_path, encoding="utf-8") as f:
+            checkpoint = json.load(f).get("checkpoint")
+        if not checkpoint:
+            raise ValueError(f"{results_path}: names no checkpoint")
+        path = Path(checkpoint)
+        if not path.is_file():
+            path = folder / path.name
+        if not path.is_file():
+            raise FileNotFoundError(f"{results_path}: checkpoint {checkpoint} not found")
+        members.append(str(path))
+    return members
+
+
+def freeze_checkpoint_selection(runner) -> None:
+    """Stop the run's checkpoint hooks from saving a "best" checkpoint: the evaluation
+    after training re-runs the validation loop (with a calibrated decision its metrics
+    change), which must not replace or delete the checkpoint already selected."""
+    for hook in runner.hooks:
+        if isinstance(hook, CheckpointHook):
+            hook.save_best = None

@@ -29,7 +29,10 @@ from pisa.data.bad_samples import (
     summarize_bad_samples,
     worker_error_message,
 )
-from pisa.engine.checkpoint import find_last_complete_checkpoint, selected_checkpoint
+from pisa.engine.calibrate import (apply_recorded_decision, calibrate, calibration_settings,
+                                   current_decision)
+from pisa.engine.checkpoint import (find_last_complete_checkpoint, freeze_checkpoint_selection,
+                                    selected_checkpoint)
 from pisa.engine.config import (DATALOADERS, dataset_configs, default_work_dir, load_config,
                                 resolve_data_root)
 from pisa.engine.validate import ConfigError, check_runnable
@@ -268,8 +271,11 @@ def _train_once(config: Union[str, os.PathLike], opts: RunOptions,
                 protocol: Optional[str] = None) -> Dict[str, Any]:
     from mmengine.runner import Runner
 
+    from pisa.engine.hooks import early_stop_info
+
     protocol = protocol or opts.protocol
     cfg = build_run_config(config, opts)
+    calibration = calibration_settings(cfg, str(config))  # a typo fails before training
     runner = Runner.from_cfg(cfg)
     with plain_bad_sample_errors():
         counts = split_counts(runner)
@@ -279,6 +285,10 @@ def _train_once(config: Union[str, os.PathLike], opts: RunOptions,
         checkpoint = selected_checkpoint(runner)
         if checkpoint is not None:
             runner.load_checkpoint(checkpoint)
+        freeze_checkpoint_selection(runner)
+        decision = calibrate(runner, calibration)
+        if decision is None:
+            decision = current_decision(runner)
         val_metrics = runner.val_loop.run() if cfg.get("val_dataloader") is not None else None
         test_metrics = runner.test_loop.run() if cfg.get("test_dataloader") is not None else None
     save_best = (cfg.get("default_hooks") or {}).get("checkpoint", {}).get("save_best")
@@ -294,6 +304,8 @@ def _train_once(config: Union[str, os.PathLike], opts: RunOptions,
         "selected_on": ("test" if opts.select_on_test else "val") if save_best else "last",
         "select_metric": save_best,
         "select_on_test": bool(opts.select_on_test),
+        "early_stop": early_stop_info(runner),
+        "decision": decision,
         "split_counts": counts,
         "data_wait": runner.message_hub.get_info("data_wait"),
         "world_size": runner.world_size,
@@ -312,11 +324,38 @@ def _train_once(config: Union[str, os.PathLike], opts: RunOptions,
     return results
 
 
+def test_ensemble(config: Union[str, os.PathLike], run_dir: str, opts: RunOptions) -> Dict[str, Any]:
+    """Evaluate the ensemble of the runs of one ``--seeds`` or ``--folds`` call (the
+    folder ``run_dir``) on the config's test split: each member is tested in
+    ``<work_dir>/member<i>`` with its predictions dumped, then :func:`ensemble_metrics`.
+    Writes ``<work_dir>/test_results.json`` and returns it."""
+    from pisa.engine.checkpoint import run_member_checkpoints
+
+    members = run_member_checkpoints(run_dir)
+    base = opts.work_dir or default_work_dir(config)
+    work_dirs, runs = [], []
+    for i, checkpoint in enumerate(members):
+        work_dir = osp.join(base, f"member{i}")
+        runs.append(test(config, checkpoint, replace(opts, work_dir=work_dir,
+                                                     dump_predictions=True)))
+        work_dirs.append(work_dir)
+    results = {"config": str(config), "checkpoint": run_dir, "members": members,
+               "member_test_metrics": [r["test_metrics"] for r in runs],
+               "decision": runs[0].get("decision"),
+               "test_metrics": ensemble_metrics(config, opts, work_dirs)}
+    if is_main_process():
+        write_json(osp.join(base, "test_results.json"), results)
+    return results
+
+
 def test(config: Union[str, os.PathLike], checkpoint: str, opts: RunOptions) -> Dict[str, Any]:
-    """Evaluate ``checkpoint`` on the config's test split; writes
+    """Evaluate ``checkpoint`` on the config's test split (a folder of one ``--seeds`` /
+    ``--folds`` call: the ensemble of its runs, :func:`test_ensemble`); writes
     ``<work_dir>/test_results.json`` (rank 0) and returns ``{'checkpoint', 'test_metrics'}``."""
     from mmengine.runner import Runner
 
+    if osp.isdir(checkpoint):
+        return test_ensemble(config, checkpoint, opts)
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f"checkpoint {checkpoint} not found")
     cfg = build_run_config(config, opts, for_training=False)
@@ -326,12 +365,17 @@ def test(config: Union[str, os.PathLike], checkpoint: str, opts: RunOptions) -> 
         )
     cfg.load_from = checkpoint
     cfg.resume = False
+    recorded = apply_recorded_decision(cfg, checkpoint, opts.cfg_options)
     runner = Runner.from_cfg(cfg)
+    if recorded is not None:
+        runner.logger.info(f"decision recorded for {checkpoint}: {recorded['rule']}, "
+                           f"temperature {recorded.get('temperature', 1.0):.4f}")
     with plain_bad_sample_errors():
         metrics = runner.test()
     results = {
         "config": str(config),
         "checkpoint": checkpoint,
+        "decision": current_decision(runner),
         "test_metrics": to_jsonable(metrics),
     }
     if is_main_process():
@@ -351,16 +395,20 @@ def train_seeds(
     runs = []
     for seed in seeds:
         run_opts = RunOptions(
-            **{**asdict(opts), "seed": int(seed), "work_dir": osp.join(base, f"seed{seed}")}
+            **{**asdict(opts), "seed": int(seed), "work_dir": osp.join(base, f"seed{seed}"),
+               "dump_predictions": True}
         )
         runs.append(train(config, run_opts))
     split = "test" if any(r.get("test_metrics") for r in runs) else "val"
     summary = summarize_seeds(runs, split)
+    work_dirs = [r["work_dir"] for r in runs]
     summary.update(
         config=str(config),
         protocol=opts.protocol,
         select_on_test=bool(opts.select_on_test),
-        work_dirs=[r["work_dir"] for r in runs],
+        work_dirs=work_dirs,
+        ensemble_test_metrics=(ensemble_metrics(config, opts, work_dirs)
+                               if split == "test" else None),
     )
     if is_main_process():
         write_json(osp.join(base, "summary.json"), summary)
@@ -372,21 +420,46 @@ def pooled_metrics(config: Union[str, os.PathLike], opts: RunOptions,
     """The config's test metrics (its ``test_evaluator``) over the predictions that the
     runs in ``work_dirs`` wrote (:data:`PREDICTIONS_FILE`) taken together: for k folds,
     the pooled out-of-fold metrics."""
+    predictions: List[Dict[str, Any]] = []
+    for work_dir in work_dirs:
+        predictions.extend(_dumped_predictions(work_dir))
+    return evaluate_predictions(config, opts, predictions)
+
+
+def _dumped_predictions(work_dir: str) -> List[Dict[str, Any]]:
     from pisa.io.safe_load import load_pickle
+
+    return load_pickle(osp.join(work_dir, PREDICTIONS_FILE))
+
+
+def ensemble_metrics(config: Union[str, os.PathLike], opts: RunOptions,
+                     work_dirs: Sequence[str]) -> Dict[str, Any]:
+    """The config's test metrics of the ensemble of the runs in ``work_dirs``: each test
+    sample's probabilities and regression averaged over the runs' dumped predictions
+    (the same samples: one ``--seeds`` call, or ``pisa test`` of each member), the level
+    decided again by the runs' rule."""
+    from pisa.evaluation.assessment import average_members
+
+    members = [sorted(_dumped_predictions(w), key=lambda o: str(o.get("sample_id")))
+               for w in work_dirs]
+    return evaluate_predictions(config, opts, average_members(members))
+
+
+def evaluate_predictions(config: Union[str, os.PathLike], opts: RunOptions,
+                         predictions: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """The config's test metrics (its ``test_evaluator``, DumpResults left out) of
+    ``predictions`` (the model's predict outputs)."""
     from pisa.registry import METRICS
 
     cfg = load_config(config, opts.cfg_options, opts.data_root)
     evaluators = cfg.get("test_evaluator")
     evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
-    predictions: List[Dict[str, Any]] = []
-    for work_dir in work_dirs:
-        predictions.extend(load_pickle(osp.join(work_dir, PREDICTIONS_FILE)))
     pooled: Dict[str, Any] = {}
     for evaluator in evaluators:
         if evaluator is None or evaluator.get("type") == "DumpResults":
             continue
         metric = METRICS.build(copy.deepcopy(dict(evaluator)))
-        metric.process({}, predictions)
+        metric.process({}, list(predictions))
         pooled.update(metric.compute_metrics(metric.results))
     return to_jsonable(pooled)
 

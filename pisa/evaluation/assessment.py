@@ -50,8 +50,12 @@ class SegmentPrediction:
 
 @dataclass
 class RecordingPrediction:
-    """A recording's prediction: ``level`` (1..C, 0 for a model without classes) from the
-    ``probs`` of its ``num_samples`` level samples pooled, their mean ``regression``, the
+    """A recording's prediction: ``level`` (1..C, 0 for a model without classes) decided
+    by the model's ``decision`` rule from the ``probs`` of its ``num_samples`` level
+    samples pooled and their mean ``regression``; ``confidence`` (the pooled probability
+    of that level) and ``interval`` (the central 80 % interval ``[low, high]`` of the
+    pooled distribution, in levels); the ``temperature`` the probabilities were scaled
+    with, the ``members`` (checkpoints) averaged when the model is an ensemble, the
     ``sampler`` that cut those samples and the ``dataset`` type (and config section) whose
     pipeline made them, the ``crop_box`` used, and the ``segments`` timeline of
     ``frames_per_segment`` frames each."""
@@ -68,6 +72,11 @@ class RecordingPrediction:
     dataset: str
     segments: List[SegmentPrediction] = field(default_factory=list)
     crop_box: Optional[List[float]] = None
+    confidence: float = math.nan
+    interval: Optional[List[int]] = None
+    decision: str = "ArgmaxLevel()"
+    temperature: float = 1.0
+    members: int = 1
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -77,6 +86,59 @@ def _probs_and_scores(outputs: Sequence[Dict[str, Any]]) -> Tuple[np.ndarray, np
     probs = [np.asarray(_plain(o["probs"]), dtype=np.float64).reshape(-1) for o in outputs]
     scores = np.array([float(_plain(o["pred_score"])) for o in outputs], dtype=np.float64)
     return (np.stack(probs) if probs else np.zeros((0, 0))), scores
+
+
+def decide(outputs: Sequence[Dict[str, Any]], probs: np.ndarray, reg: np.ndarray) -> np.ndarray:
+    """Levels (0-based) of rows ``probs (N, C)`` / ``reg (N,)`` by the decision rule the
+    ``outputs`` name (``decision``; the classifier's argmax when they name none)."""
+    from pisa.registry import DECISION_RULES
+
+    cfg = dict(outputs[0].get("decision") or {"type": "ArgmaxLevel"}) if outputs else {
+        "type": "ArgmaxLevel"}
+    return np.asarray(DECISION_RULES.build(cfg)(probs, reg), dtype=np.int64)
+
+
+def rule_label(outputs: Sequence[Dict[str, Any]]) -> str:
+    """The readable name of the rule the outputs name, e.g. ``MedianLevel()``."""
+    from pisa.registry import DECISION_RULES
+
+    cfg = dict(outputs[0].get("decision") or {"type": "ArgmaxLevel"}) if outputs else {
+        "type": "ArgmaxLevel"}
+    return repr(DECISION_RULES.build(cfg))
+
+
+def central_interval(probs: np.ndarray, mass: float = 0.8) -> List[int]:
+    """``[low, high]`` (0-based levels): the lowest level whose cumulative probability
+    exceeds ``(1 - mass) / 2`` and the lowest reaching ``(1 + mass) / 2``."""
+    cumulative = np.cumsum(np.asarray(probs, dtype=np.float64) / np.sum(probs))
+    tail = (1.0 - mass) / 2
+    low = int(np.argmax(cumulative > tail - 1e-12))
+    high = int(np.argmax(cumulative >= 1.0 - tail - 1e-12))
+    return [low, high]
+
+
+def average_members(members: Sequence[Sequence[Dict[str, Any]]]) -> List[Dict[str, Any]]:
+    """An ensemble's outputs: for each sample (the members predicted the same samples
+    in the same order), the members' ``probs`` and ``pred_score`` averaged and
+    ``pred_label`` decided again on the averages by the first member's rule."""
+    if not members:
+        raise ValueError("an ensemble needs at least one member")
+    sizes = {len(m) for m in members}
+    if len(sizes) != 1:
+        raise ValueError(f"ensemble members predicted different numbers of samples: {sorted(sizes)}")
+    averaged = []
+    for rows in zip(*members):
+        ids = {str(r.get("sample_id")) for r in rows}
+        if len(ids) != 1:
+            raise ValueError(f"ensemble members disagree on the sample order: {sorted(ids)}")
+        probs, scores = _probs_and_scores(rows)
+        out = dict(rows[0], probs=probs.mean(axis=0).tolist() if probs.size else [],
+                   pred_score=float(scores.mean()), branches={})
+        if probs.size and probs.shape[1]:
+            out["pred_label"] = int(decide(rows, probs.mean(axis=0, keepdims=True),
+                                           scores.mean(keepdims=True))[0])
+        averaged.append(out)
+    return averaged
 
 
 def _plain(value: Any) -> Any:
@@ -95,10 +157,12 @@ def summarise_recording(
     sampler: str,
     dataset: str,
     crop_box: Optional[Sequence[float]] = None,
+    members: int = 1,
 ) -> RecordingPrediction:
     """A :class:`RecordingPrediction` from the model's predict outputs: ``level_outputs``
     for the level samples, ``segment_outputs`` for the segments whose frame indices are
-    ``segment_frames`` ``(S, K, T)`` (S may be 0: no timeline)."""
+    ``segment_frames`` ``(S, K, T)`` (S may be 0: no timeline); ``members``: how many
+    models' outputs were averaged into them."""
     if not level_outputs:
         raise ValueError(f"{media}: no samples to assess")
     segment_frames = np.asarray(segment_frames, dtype=np.int64)
@@ -118,30 +182,47 @@ def summarise_recording(
     segments = []
     if len(segment_outputs):
         seg_probs, seg_scores = _probs_and_scores(segment_outputs)
-        for s, (inds, p, r) in enumerate(zip(segment_frames, seg_probs, seg_scores)):
+        seg_labels = (decide(segment_outputs, seg_probs, seg_scores) if has_classes
+                      else np.full(len(seg_scores), -1))
+        for s, (inds, p, r, label) in enumerate(zip(segment_frames, seg_probs, seg_scores,
+                                                    seg_labels)):
             start, end = int(inds.min()), int(inds.max()) + 1
-            label = int(np.argmax(p)) if has_classes else -1
+            label = int(label)
             segments.append(SegmentPrediction(
                 index=s, start_frame=start, end_frame=end, start_s=start / rate, end_s=end / rate,
                 level=label + 1 if has_classes else 0,
                 confidence=float(p[label]) if has_classes else math.nan,
                 probs=p.tolist(), regression=float(r) + shift))
     frames_per_segment = int(segment_frames[0].size) if len(segment_frames) else 0
+    level = confidence = math.nan
+    interval = None
+    if has_classes:
+        level = int(decide(level_outputs, pooled, scores.mean(keepdims=True))[0])
+        confidence = float(pooled[0][level])
+        interval = [v + 1 for v in central_interval(pooled[0])]
     return RecordingPrediction(
         media=media, fps=rate, num_frames=int(num_frames), frames_per_segment=frames_per_segment,
-        level=int(np.argmax(pooled[0])) + 1 if has_classes else 0, probs=pooled[0].tolist(),
+        level=level + 1 if has_classes else 0, probs=pooled[0].tolist(),
         regression=float(scores.mean()) + shift, num_samples=len(level_outputs),
         sampler=sampler, dataset=dataset, segments=segments,
-        crop_box=None if crop_box is None else [float(v) for v in crop_box])
+        crop_box=None if crop_box is None else [float(v) for v in crop_box],
+        confidence=confidence, interval=interval, decision=rule_label(level_outputs),
+        temperature=float(_plain(level_outputs[0].get("temperature", 1.0))), members=int(members))
 
 
 def format_prediction(pred: RecordingPrediction) -> str:
     """Text report: the level with its probabilities, the regression value, the samples
     pooled, and one timeline line per segment (start-end time, level, confidence)."""
-    lines = [f"{pred.media}: level {pred.level} (regression {pred.regression:.2f}), "
+    sure = ""
+    if pred.interval is not None:
+        sure = (f", confidence {pred.confidence:.2f}, 80% interval "
+                f"{pred.interval[0]}-{pred.interval[1]}")
+    ensemble = f", an ensemble of {pred.members} models" if pred.members > 1 else ""
+    lines = [f"{pred.media}: level {pred.level}{sure} (regression {pred.regression:.2f}), "
              f"{len(pred.segments)} segments of {pred.frames_per_segment} frames "
              f"at {pred.fps:.2f} fps",
-             f"level pooled from {pred.num_samples} samples by {pred.sampler} ({pred.dataset})"]
+             f"level pooled from {pred.num_samples} samples by {pred.sampler} ({pred.dataset}); "
+             f"decision {pred.decision}, temperature {pred.temperature:.3f}{ensemble}"]
     if pred.probs:
         lines.append("probabilities: " + "  ".join(
             f"{i + 1}:{p:.3f}" for i, p in enumerate(pred.probs)))

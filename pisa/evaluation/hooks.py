@@ -6,7 +6,7 @@ Config use::
     custom_hooks = [dict(type='AQAReportHook')]
 
 Files (in ``out_dir``, default the runner's work dir): ``confusion_matrix_{val,test}.png``,
-``metrics_{val,test}.md`` after each validation/test epoch (the latest one wins), and
+``reliability_{val,test}.png`` (level metrics' calibration), ``metrics_{val,test}.md`` after each validation/test epoch (the latest one wins), and
 ``training_curves.png`` after training, from ``<log_dir>/vis_data/scalars.json``.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from mmengine.hooks import Hook
 
 from pisa.io.atomic import atomic_write
 
+from pisa.evaluation.calibration import RELIABILITY_KEY, plot_reliability_diagram
 from pisa.evaluation.metrics import CONFUSION_MATRIX_KEY
 from pisa.evaluation.reports import (
     format_metrics_table,
@@ -59,6 +60,12 @@ class AQAReportHook(Hook):
             if mode == "val":
                 title += f" (epoch {runner.epoch})"
             plot_confusion_matrix(confusion, folder / f"confusion_matrix_{mode}.png", title=title)
+        rel_key = next((k for k in metrics if k.split("/")[-1] == RELIABILITY_KEY), None)
+        if rel_key is not None:
+            ece_key = rel_key[: -len(RELIABILITY_KEY)] + "ece"
+            plot_reliability_diagram(metrics[rel_key], folder / f"reliability_{mode}.png",
+                                     title=f"{mode} reliability",
+                                     ece=float(metrics.get(ece_key, float("nan"))))
         atomic_write(folder / f"metrics_{mode}.md", format_metrics_table(metrics, confusion))
 
     def after_val_epoch(self, runner: Any, metrics: Optional[Dict[str, Any]] = None) -> None:

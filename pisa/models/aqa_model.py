@@ -37,6 +37,10 @@ class AQAModel(BaseModel):
     The multimodal branch fuses the aggregated video and audio features (in that order).
     Every branch in ``branches`` gets its own head built from ``head`` and is trained
     with every loss in ``losses``; ``decision_branch`` gives ``pred_label``/``pred_score``.
+    ``decision`` is the rule (:mod:`pisa.models.decisions`, default the classifier's
+    argmax) that turns the class probabilities ``softmax(cls / temperature)`` and the
+    regression output into ``pred_label``; a run may replace both after training
+    (:meth:`set_decision`: temperature scaling and the rule chosen on validation).
     """
 
     def __init__(
@@ -49,8 +53,11 @@ class AQAModel(BaseModel):
         head: dict = dict(type="LevelHead", hidden=128, num_classes=10),
         losses: Sequence[ConfigType] = (dict(type="CrossEntropyLoss", weight=1.0),
                                         dict(type="L1L2Loss", weight=0.1)),
+        mixup: Optional[dict] = None,
         branches: Sequence[str] = BRANCHES,
         decision_branch: Optional[str] = None,
+        decision: Optional[Union[str, dict]] = None,
+        temperature: float = 1.0,
         data_preprocessor: Optional[ConfigType] = None,
         init_cfg: Optional[dict] = None,
     ) -> None:
@@ -65,6 +72,7 @@ class AQAModel(BaseModel):
                 f"AQAModel: decision_branch {self.decision_branch!r} is not one of the "
                 f"configured branches {list(self.branches)}"
             )
+        self.set_decision(decision, temperature)
         self.modalities = tuple(m for m in ("video", "audio")
                                 if any(m in BRANCH_MODALITIES[b] for b in self.branches))
         backbone_cfgs = {"video": video_backbone, "audio": audio_backbone}
@@ -93,6 +101,15 @@ class AQAModel(BaseModel):
             {b: _build(HEADS, dict(head), in_features=feature_sizes[b]) for b in self.branches})
         self.losses = nn.ModuleList([_build(LOSSES, cfg) for cfg in losses])
         self._check_losses()
+        # mixup of training batches (see loss): None, or dict(alpha=0.2, prob=1.0)
+        if mixup is not None:
+            given = dict(mixup)
+            alpha, prob = float(given.pop("alpha", 0.2)), float(given.pop("prob", 1.0))
+            if given or not alpha > 0 or not 0.0 <= prob <= 1.0:
+                raise ValueError(f"AQAModel: mixup takes alpha > 0 and prob in [0, 1] "
+                                 f"(dict(alpha=0.2, prob=1.0)), got {dict(mixup)}")
+            mixup = dict(alpha=alpha, prob=prob)
+        self.mixup = mixup
 
     @staticmethod
     def _check_branches(branches: Sequence[str]) -> tuple:
@@ -183,36 +200,82 @@ class AQAModel(BaseModel):
             targets[key] = torch.as_tensor(data_samples[key], device=device).to(dtype)
         return targets
 
-    def loss(self, inputs: Dict[str, torch.Tensor], data_samples: dict) -> Dict[str, torch.Tensor]:
-        """Each loss on each branch, weighted by the loss's ``weight`` (Eq. 1)."""
+    def loss(self, inputs: Dict[str, torch.Tensor], data_samples: dict,
+             mix: Optional[tuple] = None) -> Dict[str, torch.Tensor]:
+        """Each loss on each branch, weighted by the loss's ``weight`` (Eq. 1).
+
+        Mixup (``mixup=dict(alpha, prob)``, in training mode; as mmaction2 blends, with
+        hard targets): with probability ``prob`` the batch is blended with itself
+        reordered, ``x = lam * x + (1 - lam) * x[perm]`` for every modality, and each loss
+        is ``lam * L(out, targets) + (1 - lam) * L(out, targets[perm])`` (the label and the
+        regression score alike). ``u ~ U(0, 1)`` (mixed when ``u < prob``), ``lam ~
+        Beta(alpha, alpha)`` and ``perm`` (a permutation of the batch), in that order,
+        come from torch's global CPU generator, which the runner seeds and
+        ``EpochSeedHook`` reseeds each epoch: a resumed run mixes as an uninterrupted one.
+        ``mix = (lam, perm)`` blends with those instead (drawing nothing)."""
+        if (mix is None and self.mixup is not None and self.training
+                and isinstance(inputs, dict) and inputs):
+            batch = len(next(iter(inputs.values())))
+            if float(torch.rand(())) < self.mixup["prob"]:
+                alpha = torch.tensor(self.mixup["alpha"], dtype=torch.float64)
+                mix = (float(torch.distributions.Beta(alpha, alpha).sample()), torch.randperm(batch))
+        if mix is not None:
+            lam, perm = float(mix[0]), torch.as_tensor(mix[1], dtype=torch.long)
+            inputs = {m: lam * x + (1.0 - lam) * x[perm.to(x.device)] for m, x in inputs.items()}
         outputs = self.branch_outputs(inputs)
         device = next(iter(outputs.values()))["reg"].device
         targets = self._targets(data_samples, device)
-        return {f"loss_{branch}_{loss_name_of(loss)}": loss(out, targets)
+        if mix is None:
+            return {f"loss_{branch}_{loss_name_of(loss)}": loss(out, targets)
+                    for branch, out in outputs.items() for loss in self.losses}
+        other = {key: value[perm.to(device)] for key, value in targets.items()}
+        return {f"loss_{branch}_{loss_name_of(loss)}":
+                lam * loss(out, targets) + (1.0 - lam) * loss(out, other)
                 for branch, out in outputs.items() for loss in self.losses}
+
+    def set_decision(self, decision: Optional[Union[str, dict]] = None,
+                     temperature: float = 1.0) -> None:
+        """Use ``decision`` (a rule config or registered name; None = argmax) and divide
+        the class logits by ``temperature`` (> 0) before the softmax in :meth:`predict`."""
+        from pisa.models.decisions import build_decision_rule
+
+        if not float(temperature) > 0:
+            raise ValueError(f"AQAModel: temperature must be > 0, got {temperature}")
+        self.decision_rule = build_decision_rule(decision)
+        self.temperature = float(temperature)
 
     @torch.no_grad()
     def predict(self, inputs: Dict[str, torch.Tensor], data_samples: Optional[dict] = None) -> List[dict]:
-        """One dict per sample: ``pred_label`` (argmax of the decision branch's classifier,
-        -1 without one), ``probs`` (C floats), ``pred_score``, ``gt_label``, ``gt_score``,
-        ``sample_id``, ``group``, and ``branches`` with each branch's own three."""
+        """One dict per sample: ``pred_label`` (the decision rule on the decision branch's
+        probabilities and regression; -1 without a classifier), ``probs`` (C floats,
+        ``softmax(cls / temperature)``), ``pred_score``, ``gt_label``, ``gt_score``,
+        ``sample_id``, ``group``, ``decision`` (the rule's config) and ``temperature``,
+        and ``branches`` with each branch's own ``pred_label``, ``probs``, ``pred_score``."""
         outputs = self.branch_outputs(inputs)
         per_branch = {}
         for branch, out in outputs.items():
             cls = out["cls"].float()
-            probs = torch.softmax(cls, dim=1) if cls.shape[1] else cls
-            labels = probs.argmax(dim=1) if cls.shape[1] else torch.full((len(cls),), -1)
-            per_branch[branch] = (labels.tolist(), probs.tolist(), out["reg"].float().tolist())
+            reg = out["reg"].float()
+            probs = torch.softmax(cls / self.temperature, dim=1) if cls.shape[1] else cls
+            if cls.shape[1]:
+                labels = self.decision_rule(probs.cpu().double().numpy(),
+                                            reg.cpu().double().numpy()).tolist()
+            else:
+                labels = [-1] * len(cls)
+            per_branch[branch] = (labels, probs.tolist(), reg.tolist())
         batch = len(next(iter(per_branch.values()))[0])
         gt_label = sample_column(data_samples, "label", int, batch)
         gt_score = sample_column(data_samples, "score", float, batch)
         sample_id = sample_column(data_samples, "sample_id", str, batch)
         group = sample_column(data_samples, "group", str, batch)
+        rule = self.decision_rule.config()
         results = []
         for i in range(batch):
             branches = {b: {"pred_label": int(v[0][i]), "probs": v[1][i], "pred_score": v[2][i]}
                         for b, v in per_branch.items()}
             decision = branches[self.decision_branch]
             results.append(dict(decision, gt_label=gt_label[i], gt_score=gt_score[i],
-                                sample_id=sample_id[i], group=group[i], branches=branches))
+                                sample_id=sample_id[i], group=group[i],
+                                decision=rule, temperature=self.temperature,
+                                branches=branches))
         return results
