@@ -51,17 +51,27 @@ echo "== testing $checkpoint on the held-out performances (log: $WORK/test.log)"
   exit 1
 }
 
-for file in metrics_test.md confusion_matrix_test.png training_curves.png; do
+for file in metrics_test.md comparison_test.md confusion_matrix_test.png reliability_test.png \
+    training_curves.png; do
   if [ ! -s "$WORK/$file" ]; then
     echo "demo: $WORK/$file was not written" >&2
     exit 1
   fi
 done
 echo
-echo "== test metrics (performances never seen in training)"
-cat "$WORK/metrics_test.md"
+.venv/bin/python - "$WORK/results.json" <<'PY'
+import json, sys
+decision = json.load(open(sys.argv[1]))["decision"]
+print(f"== decision chosen on the validation performances: {decision['rule']['type']}, "
+      f"temperature {decision['temperature']:.3f}")
+PY
+echo "== test metrics (performances never seen in training) beside the baselines fitted on"
+echo "   the same training performances"
+cat "$WORK/comparison_test.md"
 echo
 echo "chance: accuracy 0.1000 (10 levels), within1 0.2800 (uniform guesses, uniform levels)"
-echo "confusion matrix: $WORK/confusion_matrix_test.png"
-echo "training curves:  $WORK/training_curves.png"
+echo "all test metrics:    $WORK/metrics_test.md"
+echo "confusion matrix:    $WORK/confusion_matrix_test.png"
+echo "reliability diagram: $WORK/reliability_test.png"
+echo "training curves:     $WORK/training_curves.png"
 echo "demo finished in $(( $(date +%s) - start )) s"

@@ -119,3 +119,28 @@ def test_predict_json_with_the_ensemble_is_json_only(seed_runs):
     assert recording["confidence"] == pytest.approx(recording["probs"][recording["level"] - 1])
     low, high = recording["interval"]
     assert 1 <= low <= high <= len(recording["probs"])
+
+
+def test_the_baselines_are_scored_on_the_runs_own_split(seed_runs):
+    """results.json holds the majority and classical-feature baselines, fitted on the
+    run's training performances; the majority's MAE is rebuilt here from the split."""
+    from collections import Counter
+
+    from pisa.engine.config import load_config
+    from pisa.registry import DATASETS
+
+    data, work = seed_runs
+    results = json.loads((work / "seed0" / "results.json").read_text())
+    baselines = results["baseline_metrics"]
+    assert set(baselines) == {"MajorityBaseline", "ClassicalFeatureBaseline"}
+    cfg = load_config(TINY_CONFIG, data_root=str(data))
+    train = DATASETS.build(cfg.train_dataloader.dataset).performances
+    test = DATASETS.build(cfg.test_dataloader.dataset).performances
+    counts = Counter(int(p["label"]) for p in train)
+    majority = min(counts, key=lambda level: (-counts[level], level))
+    mae = np.mean([abs(int(p["label"]) - majority) for p in test])
+    assert baselines["MajorityBaseline"]["mae"] == pytest.approx(mae)
+    assert baselines["MajorityBaseline"]["performance_mae"] == pytest.approx(mae)
+    assert "ece" in baselines["ClassicalFeatureBaseline"]
+    table = (work / "seed0" / "comparison_test.md").read_text()
+    assert "| mae |" in table and "MajorityBaseline" in table

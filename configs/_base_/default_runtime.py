@@ -25,3 +25,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
+# Scored beside the model after every test pass, on the same training and test
+# performances (pisa.engine.baselines; `baselines = []` turns them off): the majority
+# level and hand-made audio/motion features with a linear model.
+baselines = [dict(type='MajorityBaseline'),
+             dict(type='ClassicalFeatureBaseline', missing_modality='skip')]

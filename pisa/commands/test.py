@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from mmengine.dist import is_main_process
 
+    from pisa.commands.train import print_baselines
     from pisa.engine.runner import RunOptions, test
     from pisa.evaluation.reports import format_metrics
 
@@ -31,4 +32,5 @@ def _run(args: argparse.Namespace) -> int:
     results = test(args.config, args.checkpoint, opts)
     if is_main_process():
         print("test: " + format_metrics(results["test_metrics"] or {}))
+        print_baselines(results)
     return 0

@@ -54,6 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="the same as --protocol test-selected (recorded in results.json)",
     )
+    parser.add_argument(
+        "--train-fraction",
+        type=float,
+        nargs="+",
+        metavar="F",
+        help="learning curve: train on each share F in (0, 1] of the training performances "
+        "(nested, whole performers, stratified by level; val and test unchanged), once per "
+        "seed (--seed/--seeds) in <work-dir>/fraction<F>/seed<N>; writes "
+        "learning_curve.json and learning_curve.png",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +87,8 @@ def _run(args: argparse.Namespace) -> int:
         select_on_test=args.select_on_test,
         protocol=args.protocol,
     )
+    if args.train_fraction is not None:
+        return _run_fractions(args, opts)
     if args.folds is not None:
         if args.resume:
             raise CLIError("--resume and --folds cannot be combined; resume one fold's work dir")
@@ -107,4 +119,42 @@ def _run(args: argparse.Namespace) -> int:
         for split in ("val", "test"):
             if results[f"{split}_metrics"]:
                 print(f"{split}: " + format_metrics(results[f"{split}_metrics"]))
+        print_baselines(results)
+    return 0
+
+
+def print_baselines(results: dict) -> None:
+    """The run's test metrics beside its baselines (``results['baseline_metrics']``)."""
+    from pisa.engine.baselines import COMPARED_KEYS
+    from pisa.evaluation.baselines import format_comparison_table
+
+    baselines = results.get("baseline_metrics") or {}
+    scored = {k: v for k, v in baselines.items() if "error" not in v}
+    for name, value in baselines.items():
+        if "error" in value:
+            print(f"baseline {name}: not scored ({value['error']})")
+    if scored and results.get("test_metrics"):
+        keys = [k for k in COMPARED_KEYS if isinstance(results["test_metrics"].get(k), (int, float))]
+        print("test metrics beside the baselines (same training and test performances):")
+        print(format_comparison_table(results["test_metrics"], scored, keys=keys or None), end="")
+
+
+def _run_fractions(args: argparse.Namespace, opts) -> int:
+    from mmengine.dist import is_main_process
+
+    from pisa.engine.curves import train_fractions
+    from pisa.engine.runner import PROTOCOLS
+    from pisa.evaluation.curves import format_learning_curve_table
+
+    if args.folds is not None:
+        raise CLIError("--train-fraction and --folds cannot be combined")
+    if args.resume:
+        raise CLIError("--train-fraction and --resume cannot be combined; resume one run's "
+                       "work dir")
+    curve = train_fractions(args.config, opts, args.train_fraction, args.seeds)
+    if is_main_process():
+        print(f"learning curve over seeds {curve['seeds']} (mean ± sample std; protocol "
+              f"{curve['protocol']}: {PROTOCOLS[curve['protocol']]})")
+        print(format_learning_curve_table(curve))
+        print(f"written: {curve['work_dir']}/learning_curve.json, {curve['plot']}")
     return 0

@@ -29,6 +29,7 @@ from pisa.data.bad_samples import (
     summarize_bad_samples,
     worker_error_message,
 )
+from pisa.engine.baselines import score_baselines
 from pisa.engine.calibrate import (apply_recorded_decision, calibrate, calibration_settings,
                                    current_decision)
 from pisa.engine.checkpoint import (find_last_complete_checkpoint, freeze_checkpoint_selection,
@@ -291,6 +292,8 @@ def _train_once(config: Union[str, os.PathLike], opts: RunOptions,
             decision = current_decision(runner)
         val_metrics = runner.val_loop.run() if cfg.get("val_dataloader") is not None else None
         test_metrics = runner.test_loop.run() if cfg.get("test_dataloader") is not None else None
+        baseline_metrics = (score_baselines(runner, cfg, test_metrics, runner.train_dataloader)
+                            if is_main_process() else None)
     save_best = (cfg.get("default_hooks") or {}).get("checkpoint", {}).get("save_best")
     results = {
         "config": str(config),
@@ -317,6 +320,7 @@ def _train_once(config: Union[str, os.PathLike], opts: RunOptions,
         },
         "val_metrics": to_jsonable(val_metrics),
         "test_metrics": to_jsonable(test_metrics),
+        "baseline_metrics": to_jsonable(baseline_metrics),
         "bad_samples": bad_sample_summary(cfg.work_dir),
     }
     if is_main_process():
@@ -372,11 +376,13 @@ def test(config: Union[str, os.PathLike], checkpoint: str, opts: RunOptions) -> 
                            f"temperature {recorded.get('temperature', 1.0):.4f}")
     with plain_bad_sample_errors():
         metrics = runner.test()
+        baseline_metrics = score_baselines(runner, cfg, metrics) if is_main_process() else None
     results = {
         "config": str(config),
         "checkpoint": checkpoint,
         "decision": current_decision(runner),
         "test_metrics": to_jsonable(metrics),
+        "baseline_metrics": to_jsonable(baseline_metrics),
     }
     if is_main_process():
         write_json(osp.join(cfg.work_dir, "test_results.json"), results)
@@ -454,14 +460,27 @@ def evaluate_predictions(config: Union[str, os.PathLike], opts: RunOptions,
     cfg = load_config(config, opts.cfg_options, opts.data_root)
     evaluators = cfg.get("test_evaluator")
     evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+    meta = _test_dataset_meta(cfg)
     pooled: Dict[str, Any] = {}
     for evaluator in evaluators:
         if evaluator is None or evaluator.get("type") == "DumpResults":
             continue
         metric = METRICS.build(copy.deepcopy(dict(evaluator)))
+        metric.dataset_meta = meta  # as the Runner gives it: num_classes, score_range, ...
         metric.process({}, list(predictions))
         pooled.update(metric.compute_metrics(metric.results))
     return to_jsonable(pooled)
+
+
+def _test_dataset_meta(cfg: Config) -> Dict[str, Any]:
+    """The ``metainfo`` of the config's test dataset (built lazily: no media read)."""
+    from pisa.registry import DATASETS
+
+    ds_cfg = (cfg.get("test_dataloader") or {}).get("dataset")
+    if ds_cfg is None:
+        return {}
+    dataset = DATASETS.build(dict(copy.deepcopy(ds_cfg), lazy_init=True))
+    return dict(getattr(dataset, "metainfo", {}) or {})
 
 
 def train_folds(config: Union[str, os.PathLike], opts: RunOptions, folds: int) -> Dict[str, Any]:
