@@ -256,7 +256,10 @@ def plot_timeline(pred: RecordingPrediction, path: PathLike, size_px: Tuple[int,
     mids = [(s.start_s + s.end_s) / 2 for s in pred.segments]
     ax.plot(mids, [s.regression for s in pred.segments], color="tab:orange", marker="o",
             label="regression")
-    ax.axhline(pred.level, color="black", linestyle="--", label=f"recording level {pred.level}")
+    sure = (f", confidence {pred.confidence:.2f}, 80% interval {pred.interval[0]}-{pred.interval[1]}"
+            if pred.interval is not None else "")
+    ax.axhline(pred.level, color="black", linestyle="--",
+               label=f"recording level {pred.level}{sure} ({pred.decision})")
     top = max(len(pred.probs), 1)
     finite = [s.regression for s in pred.segments if math.isfinite(s.regression)]
     # an untrained or extrapolating regressor may leave the level range: keep it in view
