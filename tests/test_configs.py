@@ -32,22 +32,45 @@ def synthetic_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def mtl_aqa_root(tmp_path_factory) -> Path:
-    """MTL-AQA annotation pickles for three dives in one short video."""
+    """MTL-AQA annotation pickles (difficulty and the seven judges' scores included, and
+    MUSDL's augmented annotation file) for six dives, two of each difficulty in train."""
+    import numpy as np
     from media import make_video
 
     root = tmp_path_factory.mktemp("mtl_aqa")
     make_video(root / "01.mp4", frames=80, size=(64, 48))
+    judges = np.array([6.0, 6.5, 7.0, 7.0, 7.5, 8.0, 8.5])
     dives = {
-        (1, i): {"start_frame": 10 * i, "end_frame": 10 * i + 40, "final_score": 40.0 + i}
-        for i in range(3)
+        (1, i): {"start_frame": 6 * i, "end_frame": 6 * i + 40, "final_score": 40.0 + i,
+                 "difficulty": 2.0 + i % 2, "judge_scores": judges}
+        for i in range(6)
     }
     for name, obj in (
         ("final_annotations_dict.pkl", dives),
-        ("train_split_0.pkl", [(1, 0), (1, 1)]),
-        ("test_split_0.pkl", [(1, 2)]),
+        ("augmented_final_annotations_dict.pkl", dives),
+        ("train_split_0.pkl", [(1, i) for i in range(4)]),
+        ("test_split_0.pkl", [(1, 4), (1, 5)]),
     ):
         (root / name).write_bytes(pickle.dumps(obj, protocol=3))
     return root
+
+
+@pytest.fixture(scope="module")
+def score_roots(tmp_path_factory) -> Dict[str, Path]:
+    """AQA-7, FineDiving and JIGSAWS in their released layouts, a few samples each."""
+    from aqa_layouts import make_aqa7_root, make_finediving_root, make_jigsaws_root
+
+    roots = {name: tmp_path_factory.mktemp(name) for name in ("aqa7", "finediving", "jigsaws")}
+    make_aqa7_root(roots["aqa7"], {a: ([30.0, 50.0, 70.0], [40.0, 60.0]) for a in (
+        "diving", "gym_vault", "ski_big_air", "snowboard_big_air", "sync_diving_3m",
+        "sync_diving_10m")}, frames=16)
+    make_finediving_root(roots["finediving"], [
+        ("v1", i, split, score, difficulty, "107B") for i, (split, score, difficulty) in enumerate(
+            [("train", 60.0, 2.0), ("train", 66.0, 2.0), ("train", 75.0, 3.0), ("train", 81.0, 3.0),
+             ("test", 63.0, 2.0), ("test", 78.0, 3.0)])], frames=16)
+    make_jigsaws_root(roots["jigsaws"], "Suturing", [
+        (user, n, "N", 10 + 2 * i + n) for i, user in enumerate("BCDEF") for n in (1, 2)], frames=16)
+    return roots
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +82,15 @@ def ucf101_root(tmp_path_factory) -> Path:
     return root
 
 
+#: the dataset token of a config's name (configs/README.md naming) -> its data root's key
+DATASET_TOKENS = {"_mtl-aqa-": "mtl_aqa", "_aqa7-": "aqa7", "_finediving-": "finediving",
+                  "_jigsaws-": "jigsaws"}
+
+
 def _data_root(config: Path, tmp_path: Path, roots: Dict[str, Path]) -> Path:
+    for token, key in DATASET_TOKENS.items():
+        if token in config.name:
+            return roots[key]
     # PISA: the shipped table and no media
     return roots.get(config.relative_to(CONFIG_DIR).parts[0], tmp_path)
 
@@ -72,13 +103,15 @@ def test_there_are_configs_for_every_table1_cell_and_the_ablations():
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[str(p.relative_to(CONFIG_DIR)) for p in CONFIGS])
-def test_config_builds(config, tmp_path, synthetic_root, mtl_aqa_root, ucf101_root, monkeypatch):
+def test_config_builds(config, tmp_path, synthetic_root, mtl_aqa_root, ucf101_root, score_roots,
+                       monkeypatch):
     from mmengine.registry import init_default_scope
 
     init_default_scope("pisa")
-    roots = {"synthetic": synthetic_root, "mtl_aqa": mtl_aqa_root, "pretrain": ucf101_root}
+    roots = {"synthetic": synthetic_root, "mtl_aqa": mtl_aqa_root, "pretrain": ucf101_root,
+             **score_roots}
     root = _data_root(config, tmp_path, roots)
-    if config.parts[-2] == "mtl_aqa":
+    if root == mtl_aqa_root:
         monkeypatch.setenv("MTL_AQA_DATA_ROOT", str(root))
     cfg = load_config(config, data_root=str(root))
     for name in LOADERS:

@@ -2,9 +2,13 @@
 
 Annotations (read through the safe unpickler):
 
-- ``final_annotations_dict.pkl``: ``{(video_no, dive_no): {'start_frame', 'end_frame',
-  'final_score', 'difficulty', ...}}``; frames are 0-based source frames of the video,
-  ``end_frame`` inclusive.
+- ``final_annotations_dict.pkl`` (``annotation_file``): ``{(video_no, dive_no):
+  {'start_frame', 'end_frame', 'final_score', 'difficulty', 'judge_scores', ...}}``;
+  frames are 0-based source frames of the video, ``end_frame`` inclusive. ``difficulty``
+  (the dive's degree of difficulty) and ``judge_scores`` (the seven judges' scores; in
+  the augmented annotations of the USDL/MUSDL and CoRe releases) are optional: each
+  record carries them (``None`` when absent), for ``PackAQAInputs(meta_keys=...)`` and
+  :class:`~pisa.data.pairs.ExemplarDataset`'s ``same``.
 - ``train_split_0.pkl`` / ``test_split_0.pkl``: lists of ``(video_no, dive_no)`` keys.
 
 Videos: one per ``video_no``, ``<data_root>/<video_no:02d>.mp4`` (the competition
@@ -34,6 +38,8 @@ class MTLAQADataset(AQABaseDataset):
             carved from train with ``val_performances`` (grouped by video: a dive's
             performer is its competition video here).
         video_pattern: video file of a ``video_no`` (default ``'{video_no:02d}.mp4'``).
+        annotation_file: the annotation pickle in ``ann_dir`` (default
+            ``'final_annotations_dict.pkl'``; e.g. ``'augmented_final_annotations_dict.pkl'``).
         Other arguments: :class:`pisa.data.base.AQABaseDataset`.
     """
 
@@ -41,12 +47,13 @@ class MTLAQADataset(AQABaseDataset):
 
     def __init__(self, data_root: str = "", ann_dir: Optional[str] = None, split: str = "train",
                  split_index: int = 0, video_pattern: str = "{video_no:02d}.mp4",
-                 modalities: tuple = ("video",), **kwargs: Any) -> None:
+                 modalities: tuple = ("video",),
+                 annotation_file: str = "final_annotations_dict.pkl", **kwargs: Any) -> None:
         if split not in ("train", "val", "test"):
             raise ValueError(f"MTLAQADataset: split must be 'train', 'val' (with val_performances) "
                              f"or 'test', got {split!r}")
         self.split, self.split_index, self.video_pattern = split, int(split_index), video_pattern
-        self.ann_dir = ann_dir
+        self.ann_dir, self.annotation_file = ann_dir, annotation_file
         super().__init__(data_root=data_root, modalities=modalities, **kwargs)
 
     def default_sampler(self) -> ClipSampler:
@@ -54,7 +61,7 @@ class MTLAQADataset(AQABaseDataset):
 
     def load_performances(self) -> List[Dict]:
         ann_dir = Path(self.ann_dir or self.data_root)
-        ann_path = ann_dir / "final_annotations_dict.pkl"
+        ann_path = ann_dir / self.annotation_file
         split_path = ann_dir / f"{self.split}_split_{self.split_index}.pkl"
         annotations = load_pickle(ann_path)
         keys = load_pickle(split_path)
@@ -79,6 +86,13 @@ class MTLAQADataset(AQABaseDataset):
                                  f"final_score ({type(err).__name__}: {err})") from None
             if end < start or start < 0:
                 raise ValueError(f"{ann_path}: entry {key!r} has frame range {start}..{end}")
+            difficulty, judges = ann.get("difficulty"), ann.get("judge_scores")
+            try:
+                difficulty = None if difficulty is None else float(difficulty)
+                judges = None if judges is None else [float(j) for j in judges]
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"{ann_path}: entry {key!r}: difficulty must be a number and "
+                                 f"judge_scores a list of numbers ({type(err).__name__}: {err})") from None
             video_no, dive_no = key
             perfs.append({
                 "perf_id": f"{int(video_no):02d}_{int(dive_no)}",
@@ -86,6 +100,7 @@ class MTLAQADataset(AQABaseDataset):
                 "frame_offset": start, "num_frames": end - start + 1, "fps": None,
                 "label": -1, "score": score, "group": f"{int(video_no):02d}_{int(dive_no)}",
                 "performer": f"video {int(video_no):02d}",
+                "difficulty": difficulty, "judge_scores": judges,
                 "ann_source": f"{ann_path.name} entry {key!r}",
             })
         return perfs

@@ -253,14 +253,19 @@ class PackAQAInputs:
     """Pack the sample as the model expects (DEVELOPERS.md, "The sample contract"):
     ``inputs.video`` uint8 ``(K, 3, T, H, W)`` from ``imgs`` and ``inputs.audio`` float32
     ``(K, 1, H, W)`` from ``mel``, for the listed ``modalities``; ``data_samples`` with
-    ``label``, ``score``, ``sample_id``, ``group``."""
+    ``label``, ``score``, ``sample_id``, ``group``, and each of ``meta_keys`` copied from
+    the sample's record (a number as float, a list or array as a float32 tensor, a string
+    as it is; e.g. MTL-AQA's ``difficulty`` and ``judge_scores``; a record without it is an
+    error)."""
 
-    def __init__(self, modalities: Sequence[str] = ("video", "audio")) -> None:
+    def __init__(self, modalities: Sequence[str] = ("video", "audio"),
+                 meta_keys: Sequence[str] = ()) -> None:
         unknown = set(modalities) - {"video", "audio"}
         if unknown or not modalities:
             raise ValueError(f"PackAQAInputs: modalities must be a non-empty subset of "
                              f"('video', 'audio'), got {tuple(modalities)}")
         self.modalities = tuple(modalities)
+        self.meta_keys = (meta_keys,) if isinstance(meta_keys, str) else tuple(meta_keys)
 
     def __call__(self, results: Dict) -> Dict:
         inputs = {}
@@ -271,8 +276,15 @@ class PackAQAInputs:
             inputs["audio"] = torch.from_numpy(np.ascontiguousarray(results["mel"], dtype=np.float32))
         samples = {"label": int(results["label"]), "score": float(results["score"]),
                    "sample_id": str(results["sample_id"]), "group": str(results["group"])}
+        for key in self.meta_keys:
+            value = results.get(key)
+            if value is None:
+                raise KeyError(f"PackAQAInputs: {_where(results)} has no {key!r} (meta_keys="
+                               f"{self.meta_keys}); the annotation does not provide it")
+            samples[key] = (value if isinstance(value, str) else float(value) if np.ndim(value) == 0
+                            else torch.as_tensor(np.asarray(value, dtype=np.float32)))
         return {"inputs": inputs, "data_samples": samples}
 
     def __repr__(self) -> str:
-        return f"PackAQAInputs(modalities={self.modalities})"
+        return f"PackAQAInputs(modalities={self.modalities}, meta_keys={self.meta_keys})"
 

@@ -2,9 +2,10 @@
 explicit allowlists.
 
 - Annotation pickles (:func:`load_pickle`): the unpickler admits only builtin containers
-  and scalars and numpy arrays, dtypes and scalars (:data:`ALLOWED_GLOBALS`). Any other
-  global (``posix.system``, ``builtins.eval``, a class) is refused before it is looked
-  up, so a malicious file's payload never runs.
+  and scalars and numpy arrays, dtypes and scalars (:data:`ALLOWED_GLOBALS`; a
+  protocol-2 pickle's ndarray buffer, ``_codecs.encode(str, 'latin1')``, through a
+  stand-in that does only that). Any other global (``posix.system``, ``builtins.eval``, a
+  class) is refused before it is looked up, so a malicious file's payload never runs.
 - Checkpoints (:func:`load_checkpoint_file`): ``torch.load(weights_only=True)`` with
   :data:`CHECKPOINT_SAFE_GLOBALS`, the few non-tensor types an mmengine checkpoint holds
   (its ``HistoryBuffer``, numpy arrays and scalars in the message hub; found by saving a
@@ -58,12 +59,25 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self._source = source
 
     def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("_codecs", "encode"):
+            return self._latin1_bytes
         if (module, name) not in ALLOWED_GLOBALS:
             raise UnsafePickleError(
                 f"{self._source}: refused to load global {module}.{name}; only builtin "
                 "containers/scalars and numpy arrays, dtypes and scalars are allowed"
             )
         return super().find_class(module, name)
+
+    def _latin1_bytes(self, text: Any, encoding: Any = "utf-8", errors: Any = "strict") -> bytes:
+        """Stand-in for ``_codecs.encode``: a protocol-2 pickle (Python 2, or
+        ``protocol=2``) stores an ndarray's buffer as ``_codecs.encode(str, 'latin1')``;
+        only that use is answered (the real function reaches every registered codec,
+        decompressors included)."""
+        if not isinstance(text, str) or encoding not in ("latin1", "latin-1") or errors != "strict":
+            raise UnsafePickleError(
+                f"{self._source}: refused _codecs.encode({type(text).__name__}, {encoding!r}); "
+                "only the latin1 encoding of a protocol-2 numpy buffer is allowed")
+        return text.encode("latin1")
 
 
 def load_pickle(path: Union[str, os.PathLike]) -> Any:

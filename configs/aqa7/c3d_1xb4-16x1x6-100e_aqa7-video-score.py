@@ -1,0 +1,21 @@
+# AQA-7, score regression on the six actions together (one action: see the dataset
+# base): the PISA visual branch (C3D, one sample of 6 clips x 16 frames per dive or jump)
+# with a regression-only head (num_classes=0) trained with L1 + L2 on the judges' score.
+# Test metrics: Spearman's rho overall and per action with their Fisher-z average, and
+# relative L2 with each action's declared score range.
+# There is no validation split, so nothing is selected: the last checkpoint is tested,
+# and no validation loop looks at the test split during training.
+_base_ = [
+    '../_base_/models/pisa_video.py',
+    '../_base_/datasets/aqa7.py',
+    '../_base_/schedules/adam_1e-4_100e.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    head=dict(num_classes=0),
+    losses=[dict(type='L1L2Loss', weight=1.0)])
+val_dataloader = None
+val_cfg = None
+val_evaluator = None
+test_evaluator = dict(type='ScoreMetrics')
+default_hooks = dict(checkpoint=dict(save_best=None))
