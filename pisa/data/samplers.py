@@ -8,9 +8,19 @@ Every sampler returns an int64 array ``(S, K, T)``: ``S`` samples, each of ``K``
 ``N = floor(F / (K*T))`` non-overlapping samples and the tail past ``N*K*T`` frames is
 dropped. ``random_clip_indices`` (training) and ``center_clip_indices`` (testing) give
 one sample per video, for datasets with one target per video.
+
+Temporal jitter (``jitter`` frames on :class:`ContiguousSampler` and
+:class:`UniformSampler`, training only): every clip of a sample moves by its own number of
+frames, drawn uniformly from ``-jitter..jitter`` each time the sample is read
+(:func:`jitter_clips`; such a sampler is ``random``), never past the performance's first
+or last frame. The dataset draws it only for samples its sampler cut, from
+:func:`pisa.data.base.draw_rng`: samples an annotation lists stay as listed, and a
+``test_mode`` dataset uses the sampler without jitter (:func:`without_jitter`), so
+validation and test read the exact scheme.
 """
 from __future__ import annotations
 
+import copy
 from typing import Optional
 
 import numpy as np
@@ -77,6 +87,31 @@ def random_clip_indices(num_frames: int, num_clips: int = 1, clip_len: int = 16,
     return (starts[:, None] + np.arange(clip_len)[None, :]).astype(np.int64)[None]
 
 
+def jitter_clips(inds: np.ndarray, num_frames: int, jitter: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """``inds`` ``(S, K, T)`` (clips of consecutive frames) with every clip moved by its
+    own offset, uniform over the whole numbers in ``-jitter..jitter`` that keep the clip
+    inside frames ``0..num_frames - 1`` (a clip at the start only moves forward). Returns
+    a new int64 array of the same shape; ``ValueError`` when a clip is outside already."""
+    inds = np.asarray(inds, dtype=np.int64)
+    low = np.maximum(-int(jitter), -inds[..., 0])
+    high = np.minimum(int(jitter), int(num_frames) - 1 - inds[..., -1])
+    if np.any(high < low):
+        raise ValueError(f"jitter_clips: clips reach frame {int(inds.max())}, outside the "
+                         f"{num_frames} frames of the performance")
+    return inds + rng.integers(low, high, endpoint=True)[..., None]
+
+
+def without_jitter(sampler: "ClipSampler") -> "ClipSampler":
+    """``sampler`` itself, or a copy with ``jitter=0`` when it jitters (a ``test_mode``
+    dataset's: validation and test read the exact scheme)."""
+    if not getattr(sampler, "jitter", 0):
+        return sampler
+    exact = copy.copy(sampler)
+    exact.jitter = 0
+    return exact
+
+
 class ClipSampler:
     """Base of the registered samplers: ``sampler(num_frames, rng=None) -> (S, K, T)``.
 
@@ -100,26 +135,47 @@ class ClipSampler:
 
 @component("clip_sampler")
 class ContiguousSampler(ClipSampler):
-    """:func:`contiguous_indices` (the released "consecutive" scheme)."""
+    """:func:`contiguous_indices` (the released "consecutive" scheme). ``jitter`` > 0
+    frames: called with ``rng`` (each read of a training sample), every clip moves by up
+    to ``jitter`` frames (:func:`jitter_clips`; clips keep their order while
+    ``jitter < clip_len / 2``); without ``rng`` the exact scheme."""
 
-    def __init__(self, num_clips: int = 10, clip_len: int = 16, max_samples: Optional[int] = None) -> None:
+    def __init__(self, num_clips: int = 10, clip_len: int = 16, max_samples: Optional[int] = None,
+                 jitter: int = 0) -> None:
         super().__init__(num_clips, clip_len)
         self.max_samples = max_samples
+        if isinstance(jitter, bool) or int(jitter) != jitter or jitter < 0:
+            raise ValueError(f"{type(self).__name__}: jitter must be a whole number of "
+                             f"frames >= 0, got {jitter!r}")
+        self.jitter = int(jitter)
+
+    @property
+    def random(self) -> bool:  # a jittered sampler is drawn again on every read
+        return self.jitter > 0
 
     @property
     def sample_frames(self) -> int:
         return self.num_clips * self.clip_len
 
+    def _jittered(self, inds: np.ndarray, num_frames: int,
+                  rng: Optional[np.random.Generator]) -> np.ndarray:
+        if rng is None or not self.jitter:
+            return inds
+        return jitter_clips(inds, num_frames, self.jitter, rng)
+
     def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
-        return contiguous_indices(num_frames, self.num_clips, self.clip_len, self.max_samples)
+        inds = contiguous_indices(num_frames, self.num_clips, self.clip_len, self.max_samples)
+        return self._jittered(inds, num_frames, rng)
 
 
 @component("clip_sampler")
 class UniformSampler(ContiguousSampler):
-    """:func:`uniform_indices` (the released "unidist" scheme)."""
+    """:func:`uniform_indices` (the released "unidist" scheme); ``jitter`` as
+    :class:`ContiguousSampler`'s (jittered clips may reach into the dropped tail)."""
 
     def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
-        return uniform_indices(num_frames, self.num_clips, self.clip_len, self.max_samples)
+        inds = uniform_indices(num_frames, self.num_clips, self.clip_len, self.max_samples)
+        return self._jittered(inds, num_frames, rng)
 
 
 @component("clip_sampler")
