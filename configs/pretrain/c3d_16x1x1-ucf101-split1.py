@@ -79,3 +79,4 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=45, val_interval=5)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(checkpoint=dict(interval=5, save_best='top1', rule='greater'))
+baselines = []  # action recognition, not assessment: no level or score baselines
