@@ -28,7 +28,7 @@ from pisa.io.atomic import write_json  # noqa: E402
 #: every benchmark, in the order they run
 BENCHMARKS = ("prepare_throughput", "cached_sample_load", "nocache_sample_load", "train_step",
               "fast_path", "predict", "memory", "data_wait_cached", "data_wait_uncached",
-              "first_epoch_fill")
+              "first_epoch_fill", "feature_epoch")
 
 
 def cpu_model() -> str:
@@ -127,7 +127,7 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
     ``date``, ``inputs``, ``results`` (key -> :class:`Result` dict, or ``{'error': ...}``),
     ``seconds`` and, with ``profile``, ``profiles`` (benchmark -> :func:`profile_summary`;
     profiling slows the figures, so profile runs are for finding bounds, not for figures)."""
-    from benchmarks import loading, memory, predicting, training
+    from benchmarks import features, loading, memory, predicting, training
 
     wanted = list(BENCHMARKS if only is None else only)
     unknown = [w for w in wanted if w not in BENCHMARKS]
@@ -163,6 +163,7 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
                                                      settings.predict_clips)],
         "memory": lambda: [memory_result(inputs, root)],
         "data_wait_cached": lambda: training.bench_data_wait(settings, root),
+        "feature_epoch": lambda: [features.bench_feature_epoch(settings, root)],
     }
     done = set()
     for key in wanted:

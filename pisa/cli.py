@@ -12,6 +12,8 @@ COMMANDS = {
     "list": ("pisa.commands.list_components", "list registered components and where they come from"),
     "data": ("pisa.commands.data", "what a config's datasets hold: splits, levels, durations, bad media, cache"),
     "prepare": ("pisa.commands.prepare", "decode a config's datasets once into the prepared cache"),
+    "extract-features": ("pisa.commands.extract_features",
+                         "run a backbone once over a config's datasets into keyed clip-feature files"),
     "train": ("pisa.commands.train", "train a config with mmengine (seeds, resume, DDP)"),
     "test": ("pisa.commands.test", "evaluate a checkpoint on a config's test split"),
     "reproduce": ("pisa.commands.reproduce", "the PISA paper's Table 1 over seeds under one protocol"),

@@ -287,5 +287,25 @@ def init_assessor(config: PathLike, checkpoint: Union[PathLike, Sequence[PathLik
             if record is not None and hasattr(model, "set_decision"):
                 model.set_decision(record["rule"], float(record.get("temperature", 1.0)))
             models.append(model.to(device).eval())
+        if _reads_features(dataset_type):
+            return _feature_assessor(cfg, models, ds_cfg, source, dataset_type, device, batch_size)
     return Assessor(cfg, models, ds_cfg, source, dataset_type, device=device,
                     batch_size=batch_size)
+
+
+def _reads_features(dataset_type: type) -> bool:
+    """Whether the config's dataset reads extracted clip features instead of media."""
+    from pisa.data.features import ClipFeatureDataset
+
+    return issubclass(dataset_type, ClipFeatureDataset)
+
+
+def _feature_assessor(cfg: Any, models: List[torch.nn.Module], ds_cfg: Dict[str, Any],
+                      source: str, dataset_type: type, device: Union[str, torch.device],
+                      batch_size: int) -> Assessor:
+    """The assessor of a model trained on clip features: a recording is decoded and
+    featurised as its features' manifest records (:mod:`pisa.apis.feature_assessor`)."""
+    from pisa.apis.feature_assessor import FeatureAssessor
+
+    return FeatureAssessor(cfg, models, ds_cfg, source, dataset_type, device=device,
+                           batch_size=batch_size)
