@@ -114,8 +114,25 @@ def test_config_builds(config, tmp_path, synthetic_root, mtl_aqa_root, ucf101_ro
     if root == mtl_aqa_root:
         monkeypatch.setenv("MTL_AQA_DATA_ROOT", str(root))
     cfg = load_config(config, data_root=str(root))
+    pretrained = ((cfg.model.get("video_backbone") or {}).get("pretrained")
+                  if "PISA_BACKBONE_WEIGHTS" in config.read_text() else None)
+    if pretrained:  # a backbone loaded from $PISA_BACKBONE_WEIGHTS: give it a weights file
+        import torch
+
+        from pisa.registry import BACKBONES
+
+        backbone_cfg = dict(cfg.model.video_backbone, pretrained=None)
+        torch.save(BACKBONES.build(backbone_cfg).state_dict(), tmp_path / "backbone.pth")
+        monkeypatch.setenv("PISA_BACKBONE_WEIGHTS", str(tmp_path / "backbone.pth"))
+        cfg = load_config(config, data_root=str(root))
     for name in LOADERS:
         if cfg.get(name) is None:
+            continue
+        if "features" in config.parts:
+            # a feature dataset needs extracted features (or GDLT's released files):
+            # tests/test_features.py and tests/test_long_form.py build those; here the
+            # dataset type must at least be a registered one
+            assert DATASETS.get(cfg[name].dataset.type) is not None
             continue
         if "pisa" in config.parts:
             # no PISA media here: build the datasets from the annotations alone
