@@ -64,8 +64,9 @@ from pisa.data import bad_samples as bad_lib
 from pisa.data import cache as cache_lib
 from pisa.data.bad_samples import BadSampleWarning
 from pisa.data.records import FPS_MISMATCH, resolve_fps
-from pisa.data.samplers import ClipSampler
-from pisa.data.splits import assign_folds, carve_validation, level_counts
+from pisa.data.samplers import ClipSampler, without_jitter
+from pisa.data.splits import (assign_folds, carve_validation, check_fraction, level_counts,
+                               nested_fraction)
 from pisa.data.transforms import CropResize, LoadAudio
 from pisa.io.jsonlines import append_json_line
 from pisa.io.media import FrameSource, check_crop_box, load_audio
@@ -126,6 +127,11 @@ class AQABaseDataset(BaseDataset):
         fps_mismatch: a video whose own frame rate differs from the annotation's by more
             than 0.5 %: ``'error'`` (default, naming both) or ``'video'`` (follow the
             video, with a warning).
+        train_fraction: train on this share (in (0, 1]) of the training split only, after
+            the validation carve and the folds (so val and test do not change):
+            :func:`pisa.data.splits.nested_fraction`, whole performers, stratified by
+            level, nested for one ``train_fraction_seed`` (None: ``split_seed``); for
+            learning curves. None: all of it.
     """
 
     METAINFO: dict = dict(num_classes=10)
@@ -142,6 +148,8 @@ class AQABaseDataset(BaseDataset):
                  recordings: Optional[Sequence[dict]] = None,
                  val_performances: Union[None, int, float] = None, split_seed: int = 0,
                  folds: Optional[int] = None, fold: int = 0,
+                 train_fraction: Optional[float] = None,
+                 train_fraction_seed: Optional[int] = None,
                  fps_mismatch: str = "error", fill_cache: bool = True) -> None:
         if on_bad_sample not in ("error", "skip"):
             raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
@@ -155,6 +163,10 @@ class AQABaseDataset(BaseDataset):
         if folds is not None and not (isinstance(fold, int) and 0 <= fold < int(folds)):
             raise ValueError(f"fold must be in 0..{int(folds) - 1} for folds={folds}, got {fold!r}")
         self.folds, self.fold = (None if folds is None else int(folds)), int(fold)
+        self.train_fraction = (None if train_fraction is None else check_fraction(
+            train_fraction, f"{type(self).__name__}: train_fraction"))
+        self.train_fraction_seed = (self.split_seed if train_fraction_seed is None
+                                    else int(train_fraction_seed))
         self.fps_mismatch = fps_mismatch
         bad_lib.check_max_bad_samples(max_bad_samples)
         self.max_bad_samples = max_bad_samples
@@ -164,6 +176,8 @@ class AQABaseDataset(BaseDataset):
         self._bad_records: List[Dict] = []
         self.worker_epoch_seeds: Optional[WorkerEpochSeeds] = None
         self.sampler = build_clip_sampler(sampler, self.default_sampler())
+        if test_mode:  # clip positions are jittered in training only
+            self.sampler = without_jitter(self.sampler)
         self.modalities = tuple(modalities)
         self.cache_dir = (cache_lib.default_cache_dir() if cache_dir == "auto"
                           else os.fspath(cache_dir) if cache_dir else None)
@@ -396,12 +410,13 @@ class AQABaseDataset(BaseDataset):
 
     def _split_performances(self) -> List[Dict]:
         """The adapter's performances of ``self.split``, or with ``val_performances`` the
-        carved side of its training performances."""
+        carved side of its training performances; the training split cut to
+        ``train_fraction`` last."""
         split = getattr(self, "split", None)
         carve = bool(self.val_performances) and split in ("train", "val")
         if split not in ("train", "val", "test") or not (self.folds or carve) or (
                 split == "val" and not carve):
-            return self.load_performances()
+            return self._training_share(self.load_performances())
         self.split = "train"
         try:
             train = self.load_performances()
@@ -413,9 +428,15 @@ class AQABaseDataset(BaseDataset):
                 return [p for p, f in zip(train, fold_of) if f == self.fold]
             train = [p for p, f in zip(train, fold_of) if f != self.fold]
         if not self.val_performances:
-            return train
+            return self._training_share(train)
         kept, val = carve_validation(train, self.val_performances, self.split_seed)
-        return val if split == "val" else kept
+        return val if split == "val" else self._training_share(kept)
+
+    def _training_share(self, perfs: List[Dict]) -> List[Dict]:
+        """``perfs`` cut to ``train_fraction`` when this is the training split."""
+        if self.train_fraction is None or getattr(self, "split", None) != "train":
+            return perfs
+        return nested_fraction(perfs, self.train_fraction, self.train_fraction_seed)
 
     def level_counts(self) -> Dict[str, int]:
         """Samples per level (1-based) of this dataset, as the run prints them."""
@@ -425,7 +446,8 @@ class AQABaseDataset(BaseDataset):
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
         if self.sampler.random and not info["annotated_samples"]:  # drawn again on every read
-            info["frame_inds"] = self.sampler(int(info["num_frames"]), rng=draw_rng())[0]
+            drawn = self.sampler(int(info["num_frames"]), rng=draw_rng())
+            info["frame_inds"] = drawn[info["sample_index"]]
         return info
 
     def prepare_data(self, idx: int) -> Any:

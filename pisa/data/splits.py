@@ -7,7 +7,8 @@ sides, and stratified by level (``label``; for score datasets by quantile bins o
 ``score``), so that every level keeps most of its training data: a level gives at most
 its share of the carve (in performances, rounded up), never more than half of its frames
 (``num_frames`` where annotated, else one per performance) and never its last training
-performer.
+performer. :func:`nested_fraction` takes nested training subsets (learning curves), grouped
+and stratified the same way.
 """
 from __future__ import annotations
 
@@ -148,6 +149,54 @@ def assign_folds(perfs: Sequence[Dict[str, Any]], folds: int, seed: int = 0) -> 
             per_fold[target][stratum[i]] += 1
         sizes[target] += len(indices)
     return fold_of
+
+
+def check_fraction(fraction: Any, what: str = "train_fraction") -> float:
+    """``fraction`` as a float in (0, 1]; raises ``ValueError`` naming ``what`` otherwise."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        raise ValueError(f"{what} must be a number in (0, 1], got {fraction!r}")
+    return float(fraction)
+
+
+def nested_fraction(perfs: Sequence[Dict[str, Any]], fraction: float,
+                    seed: int = 0) -> List[Dict[str, Any]]:
+    """The first ``fraction`` of ``perfs`` in one seeded order of their performers: whole
+    performers, taken until at least ``ceil(fraction * len(perfs))`` performances are in,
+    in the order of ``perfs``.
+
+    The order is stratified: each stratum's performers (a performer counts in the stratum
+    of most of its performances) are shuffled with ``seed`` and spread evenly over the
+    order (the ``r``-th of ``n`` sits at ``(r + 0.5) / n``), so every prefix holds each
+    level in about its share. For one ``seed`` the subsets are nested (a smaller fraction
+    is a prefix of the same order) and depend only on the performances given, not on
+    their order. ``fraction=1`` returns all of them."""
+    fraction = check_fraction(fraction)
+    perfs = list(perfs)
+    if fraction == 1.0 or not perfs:
+        return perfs
+    stratum = strata(perfs)
+    members: Dict[str, List[int]] = defaultdict(list)
+    for i, perf in enumerate(perfs):
+        members[performer_of(perf)].append(i)
+    main: Dict[Any, List[str]] = defaultdict(list)
+    for performer in sorted(members):
+        counts = Counter(stratum[i] for i in members[performer])
+        main[max(counts, key=lambda s: (counts[s], -s))].append(performer)
+    rng = np.random.default_rng(seed)
+    keyed = []
+    for s in sorted(main):
+        performers = list(main[s])
+        rng.shuffle(performers)
+        n = len(performers)
+        # ties between strata (equal positions) broken at random too
+        keyed += [((r + 0.5) / n, float(rng.random()), p) for r, p in enumerate(performers)]
+    want = int(np.ceil(fraction * len(perfs) - 1e-9))
+    chosen: set = set()
+    for _, _, performer in sorted(keyed):
+        if len(chosen) >= want:
+            break
+        chosen.update(members[performer])
+    return [p for i, p in enumerate(perfs) if i in chosen]
 
 
 def level_counts(records: Sequence[Dict[str, Any]]) -> Dict[str, int]:

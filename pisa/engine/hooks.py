@@ -13,6 +13,8 @@
 - :class:`BadSampleHook` points the datasets at ``<work_dir>/bad_samples.jsonl``, where
   every DataLoader worker appends the samples whose media failed
   (:mod:`pisa.data.bad_samples`), and logs their list after each epoch and at the end.
+- :func:`early_stop_info`: whether mmengine's ``EarlyStoppingHook`` ended a run early, and
+  why (``results.json``'s ``early_stop``).
 """
 
 from __future__ import annotations
@@ -287,3 +289,44 @@ class DataWaitHook(Hook):
             runner.message_hub.update_info("data_wait", self._waited / self._total)
             runner.logger.info(f"waiting for data: {100 * self._waited / self._total:.1f} % of "
                                f"the training time ({self._waited:.1f} of {self._total:.1f} s)")
+
+
+def early_stop_info(runner) -> Optional[dict]:
+    """What mmengine's ``EarlyStoppingHook`` did in a finished run, for ``results.json``;
+    None when the run has no such hook.
+
+    ``{'stopped': bool, 'epoch': epochs trained, 'max_epochs': ..., 'monitor': ...,
+    'rule': ..., 'min_delta': ..., 'patience': ..., 'best': the best monitored value,
+    'reason': text}``. ``stopped`` is whether training ended before ``max_epochs``: read
+    from the training loop, not from the hook's ``train_loop.stop_training`` flag, which
+    validations after training (the selected checkpoint's evaluation) can set again."""
+    from math import isfinite
+
+    from mmengine.hooks import EarlyStoppingHook
+
+    hook = next((h for h in runner.hooks if isinstance(h, EarlyStoppingHook)), None)
+    if hook is None:
+        return None
+    loop = runner.train_loop
+    epoch, max_epochs = int(getattr(loop, "epoch", 0)), getattr(loop, "max_epochs", None)
+    stopped = (bool(getattr(loop, "stop_training", False)) and max_epochs is not None
+               and epoch < max_epochs)
+    best = float(hook.best_score) if isfinite(hook.best_score) else None
+    # the hook keeps min_delta negated for rule 'less'
+    min_delta = abs(float(hook.min_delta))
+    threshold = hook.stopping_threshold
+    best_text = "none" if best is None else f"{best:.4f}"
+    if not stopped and runner.val_loop is None:
+        reason = f"no validation loop: {hook.monitor} was never evaluated"
+    elif not stopped:
+        reason = f"trained all {max_epochs} epochs"
+    elif threshold is not None and best is not None and hook.rule_map[hook.rule](best, threshold):
+        reason = f"{hook.monitor} = {best_text} passed the stopping threshold {threshold}"
+    elif hook.wait_count >= hook.patience:
+        reason = (f"{hook.monitor} did not improve on its best ({best_text}) by at least "
+                  f"{min_delta} for {hook.patience} validation(s) in a row")
+    else:
+        reason = f"{hook.monitor} was not finite"
+    return {"stopped": stopped, "epoch": epoch, "max_epochs": max_epochs,
+            "monitor": hook.monitor, "rule": hook.rule, "min_delta": min_delta,
+            "patience": int(hook.patience), "best": best, "reason": reason}

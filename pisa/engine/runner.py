@@ -55,6 +55,9 @@ PROTOCOLS = {
 }
 
 
+#: hooks that act on training only, left out of ``pisa test`` runs
+TRAINING_ONLY_HOOKS = ("EarlyStoppingHook",)
+
 #: the test split's per-sample predictions (``RunOptions.dump_predictions``)
 PREDICTIONS_FILE = "test_predictions.pkl"
 
@@ -139,6 +142,11 @@ def build_run_config(
     randomness.setdefault("seed", 0)  # a run is reproducible unless asked otherwise
     cfg.randomness = randomness
     cfg.setdefault("default_scope", "pisa")
+    if not for_training:
+        # testing builds no training loop: a hook that needs one (EarlyStoppingHook reads
+        # runner.train_loop) would build the training dataset for nothing
+        cfg.custom_hooks = [h for h in (cfg.get("custom_hooks") or [])
+                            if h.get("type") not in TRAINING_ONLY_HOOKS]
     if for_training and opts.protocol == "fixed":
         _train_on_all_training_data(cfg, str(config))
     if opts.dump_predictions and cfg.get("test_evaluator") is not None:

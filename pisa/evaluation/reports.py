@@ -98,17 +98,39 @@ def read_scalar_log(path: PathLike) -> Tuple[Dict[str, List[Tuple[int, float]]],
 def plot_training_curves(
     scalars_json: PathLike,
     path: PathLike,
-    size_px: Tuple[int, int] = (1000, 400),
+    size_px: Tuple[int, int] = (1500, 400),
     dpi: int = 100,
+    gap_metric: str = "accuracy",
 ) -> Path:
-    """Draw the losses per iteration (left) and the validation metrics per epoch (right)
-    from mmengine's scalar log as a PNG of ``size_px`` pixels. Returns the path."""
+    """Draw from mmengine's scalar log, as a PNG of ``size_px`` pixels: the losses per
+    iteration (left), the validation metrics per epoch (middle) and, to show over-fitting,
+    training against validation per epoch (right): the training loss averaged over each
+    epoch's logged iterations beside the validation ``gap_metric`` (else the first one
+    logged) on a second axis, and, for a name logged in both (a validation loss, a
+    training-split metric), the two on one scale. mmengine logs only losses in training,
+    so without an evaluation of the training split the right panel pairs the training
+    loss with the validation metric: a loss still falling while the metric stalls or drops
+    is over-fitting. A validation logged twice for one epoch (the selected checkpoint
+    evaluated again after training) counts once, the first. Returns the path."""
     train, val = read_scalar_log(scalars_json)
     if not train and not val:
         raise ValueError(f"{scalars_json}: no losses or metrics to plot")
+    # per epoch: the training rows carry their epoch, validation rows are one per epoch
+    train_epochs: Dict[str, Dict[int, List[float]]] = {}
+    val_epochs: Dict[str, Dict[int, float]] = {}
+    for _, row in iter_json_objects(Path(scalars_json)):
+        is_train = any(k.startswith("loss") for k in row)
+        for key, value in row.items():
+            if key in _LOG_BOOKKEEPING or key == "data_wait" or not isinstance(value, (int, float)):
+                continue
+            if is_train and "epoch" in row:
+                train_epochs.setdefault(key, {}).setdefault(int(row["epoch"]), []).append(float(value))
+            elif not is_train:
+                val_epochs.setdefault(key, {}).setdefault(int(row["step"]), float(value))
     fig = new_figure(size_px, dpi)
-    ax_loss, ax_val = fig.subplots(1, 2)
-    for name, points in sorted(train.items()):
+    ax_loss, ax_val, ax_gap = fig.subplots(1, 3)
+    losses = {name: points for name, points in train.items() if name.startswith("loss")}
+    for name, points in sorted(losses.items()):
         steps, values = zip(*points)
         ax_loss.plot(steps, values, label=name)
     ax_loss.set_xlabel("iteration")
@@ -118,11 +140,43 @@ def plot_training_curves(
         ax_val.plot(steps, values, marker="o", label=name)
     ax_val.set_xlabel("epoch")
     ax_val.set_title("validation")
-    for ax, series in ((ax_loss, train), (ax_val, val)):
+    for ax, series in ((ax_loss, losses), (ax_val, val)):
         if series:
             ax.legend(fontsize=8)
         else:
             ax.text(0.5, 0.5, "none logged", ha="center", va="center", transform=ax.transAxes)
+
+    def per_epoch(series: Dict[int, Any]) -> Tuple[List[int], List[float]]:
+        epochs = sorted(series)
+        return epochs, [float(np.mean(series[e])) for e in epochs]
+
+    both = sorted(set(train_epochs) & set(val_epochs))
+    train_loss = train_epochs.get("loss")
+    metric = gap_metric if gap_metric in val_epochs else next(iter(sorted(val_epochs)), None)
+    lines = []
+    if train_loss:
+        lines += ax_gap.plot(*per_epoch(train_loss), marker="o", color="C0",
+                             label="training loss (epoch mean)")
+        ax_gap.set_ylabel("loss")
+    for i, name in enumerate(n for n in both if n != "loss" or train_loss):
+        color = f"C{2 + i}"
+        if name != "loss":
+            lines += ax_gap.plot(*per_epoch(train_epochs[name]), marker="o", color=color,
+                                 label=f"training {name}")
+        lines += ax_gap.plot(*per_epoch(val_epochs[name]), marker="s", linestyle="--",
+                             color=color, label=f"validation {name}")
+    if metric is not None and metric not in both:
+        twin = ax_gap.twinx() if lines else ax_gap
+        lines += twin.plot(*per_epoch(val_epochs[metric]), marker="s", linestyle="--",
+                           color="C1", label=f"validation {metric}")
+        twin.set_ylabel(metric)
+    ax_gap.set_xlabel("epoch")
+    ax_gap.set_title("training vs validation per epoch")
+    if lines:
+        ax_gap.legend(lines, [line.get_label() for line in lines], fontsize=8)
+    else:
+        ax_gap.text(0.5, 0.5, "no per-epoch values logged", ha="center", va="center",
+                    transform=ax_gap.transAxes)
     fig.tight_layout()
     return save_figure(fig, path, dpi)
 
