@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -130,3 +130,21 @@ def make_jigsaws_root(root: Path, task: str, trials: Sequence[Tuple[str, int, st
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"meta_file_{task}.txt").write_text("\n".join(lines) + "\n")
     return names
+
+
+def make_score_roots(mktemp: Callable[[str], Path], actions: Sequence[str] = ("diving",),
+                     frames: int = 16) -> Dict[str, Path]:
+    """Small AQA-7 (the given ``actions``), FineDiving and JIGSAWS Suturing roots in their
+    released layouts, made in folders from ``mktemp(name)``; ``{'aqa7', 'finediving',
+    'jigsaws'} -> root``. Two difficulties with two training dives each (pairs of the same
+    difficulty exist), five surgeons with two trials each (folds by surgeon)."""
+    roots = {name: Path(mktemp(name)) for name in ("aqa7", "finediving", "jigsaws")}
+    make_aqa7_root(roots["aqa7"], {a: ([30.0, 50.0, 70.0, 90.0], [40.0, 80.0]) for a in actions},
+                   frames=frames)
+    make_finediving_root(roots["finediving"], [
+        ("v1", i, split, score, difficulty, "107B") for i, (split, score, difficulty) in enumerate(
+            [("train", 60.0, 2.0), ("train", 66.0, 2.0), ("train", 75.0, 3.0), ("train", 81.0, 3.0),
+             ("test", 63.0, 2.0), ("test", 78.0, 3.0)])], frames=frames)
+    make_jigsaws_root(roots["jigsaws"], "Suturing", [
+        (user, n, "N", 10 + 2 * i + n) for i, user in enumerate("BCDEF") for n in (1, 2)], frames=16)
+    return roots

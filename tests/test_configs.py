@@ -57,20 +57,12 @@ def mtl_aqa_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def score_roots(tmp_path_factory) -> Dict[str, Path]:
-    """AQA-7, FineDiving and JIGSAWS in their released layouts, a few samples each."""
-    from aqa_layouts import make_aqa7_root, make_finediving_root, make_jigsaws_root
+    """AQA-7 (all six actions), FineDiving and JIGSAWS in their released layouts."""
+    from aqa_layouts import make_score_roots
 
-    roots = {name: tmp_path_factory.mktemp(name) for name in ("aqa7", "finediving", "jigsaws")}
-    make_aqa7_root(roots["aqa7"], {a: ([30.0, 50.0, 70.0], [40.0, 60.0]) for a in (
+    return make_score_roots(tmp_path_factory.mktemp, actions=(
         "diving", "gym_vault", "ski_big_air", "snowboard_big_air", "sync_diving_3m",
-        "sync_diving_10m")}, frames=16)
-    make_finediving_root(roots["finediving"], [
-        ("v1", i, split, score, difficulty, "107B") for i, (split, score, difficulty) in enumerate(
-            [("train", 60.0, 2.0), ("train", 66.0, 2.0), ("train", 75.0, 3.0), ("train", 81.0, 3.0),
-             ("test", 63.0, 2.0), ("test", 78.0, 3.0)])], frames=16)
-    make_jigsaws_root(roots["jigsaws"], "Suturing", [
-        (user, n, "N", 10 + 2 * i + n) for i, user in enumerate("BCDEF") for n in (1, 2)], frames=16)
-    return roots
+        "sync_diving_10m"))
 
 
 @pytest.fixture(scope="module")

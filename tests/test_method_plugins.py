@@ -247,17 +247,9 @@ def test_one_training_step_of_each_method_config(method, mtl_root):
 
 @pytest.fixture(scope="module")
 def aqa_roots(tmp_path_factory) -> dict:
-    from aqa_layouts import make_aqa7_root, make_finediving_root, make_jigsaws_root
+    from aqa_layouts import make_score_roots
 
-    roots = {name: tmp_path_factory.mktemp(name) for name in ("aqa7", "finediving", "jigsaws")}
-    make_aqa7_root(roots["aqa7"], {"diving": ([30.0, 50.0, 70.0, 90.0], [40.0, 80.0])}, frames=8)
-    make_finediving_root(roots["finediving"], [
-        ("v1", i, split, score, difficulty, "107B") for i, (split, score, difficulty) in enumerate(
-            [("train", 60.0, 2.0), ("train", 66.0, 2.0), ("train", 75.0, 3.0), ("train", 81.0, 3.0),
-             ("test", 63.0, 2.0), ("test", 78.0, 3.0)])], frames=8)
-    make_jigsaws_root(roots["jigsaws"], "Suturing", [
-        (user, n, "N", 10 + 2 * i + n) for i, user in enumerate("BCDEF") for n in (1, 2)], frames=16)
-    return roots
+    return make_score_roots(tmp_path_factory.mktemp, frames=8)
 
 
 OTHER_CONFIGS = sorted(p for folder in ("usdl", "musdl", "core") for p in (REPO / "configs" / folder).glob("*.py")
