@@ -15,6 +15,7 @@ metrics answer the same level for the same probabilities.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
@@ -41,15 +42,16 @@ def _round_level(values: np.ndarray, num_classes: int) -> np.ndarray:
     return np.clip(np.floor(values + 0.5), 0, num_classes - 1).astype(np.int64)
 
 
-class DecisionRule:
+class DecisionRule(ABC):
     """Base: ``rule(probs (N, C), reg (N,)) -> (N,) int64`` levels in ``0..C-1``."""
 
     def __call__(self, probs: Any, reg: Any) -> np.ndarray:
         probs, reg = _checked(probs, reg)
         return self.decide(probs, reg)
 
+    @abstractmethod
     def decide(self, probs: np.ndarray, reg: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Levels of checked ``probs (N, C)`` float64 and ``reg (N,)`` float64."""
 
     def config(self) -> Dict[str, Any]:
         """The config that builds this rule again (what predict outputs carry)."""
