@@ -40,6 +40,8 @@ Fis-V. A packed sample is ``{'inputs': {modality: float32 (K, D)}, 'data_samples
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import copy
 import functools
 import hashlib
@@ -372,7 +374,7 @@ class PackFeatureInputs:
 
 
 # -- datasets -----------------------------------------------------------------------------
-class ClipFeatureDataset(AQABaseDataset):
+class ClipFeatureDataset(AQABaseDataset, ABC):
     """Base of the clip-feature datasets: performances as every adapter gives them
     (:meth:`load_performances`, split by :class:`~pisa.data.base.AQABaseDataset`: the
     adapter's splits, the validation carve, folds), each cut into samples by its feature
@@ -386,12 +388,12 @@ class ClipFeatureDataset(AQABaseDataset):
     #: the input key packed samples carry (the backbone's modality)
     modality = "video"
 
+    @abstractmethod
     def feature_layout(self, perf: Dict[str, Any]) -> Dict[str, Any]:
         """``{'feature_file' or 'clip_features', 'rows', 'clips_per_sample' (None: one
         sample of all rows), 'sample_indices', 'frame_inds' ((rows, T) or None),
         'num_frames', 'fps'}`` of one performance; raises ``FileNotFoundError`` /
         ``ValueError`` naming the file when its features are missing or malformed."""
-        raise NotImplementedError
 
     @staticmethod
     def default_feature_pipeline(modality: str) -> List[Dict[str, Any]]:

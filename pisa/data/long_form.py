@@ -35,6 +35,8 @@ athlete).
 """
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import math
 import os
 from pathlib import Path
@@ -112,9 +114,9 @@ class _ReleasedFeatureDataset(ClipFeatureDataset):
                          self.default_feature_pipeline(modality), modalities=(modality,),
                          check_media=False, **kwargs)
 
+    @abstractmethod
     def rows(self, path: Path) -> List[Tuple[str, float, str]]:
         """``(video, raw score, where)`` of the videos of this dataset's task in ``path``."""
-        raise NotImplementedError
 
     def load_performances(self) -> List[Dict]:
         perfs = []
