@@ -289,7 +289,10 @@ def write_video(
                     vstream = container.add_stream("libx264", rate=rate)
                     vstream.width, vstream.height = w - w % 2, h - h % 2
                     vstream.pix_fmt = "yuv420p"
-                    vstream.options = {"crf": str(crf), "preset": "veryfast"}
+                    # one encoder thread: x264's threaded lookahead and frame threads
+                    # give different bytes under CPU contention, and a synthetic
+                    # dataset must be the same file for the same seed
+                    vstream.options = {"crf": str(crf), "preset": "veryfast", "threads": "1"}
                 img = np.ascontiguousarray(frame[: vstream.height, : vstream.width])
                 for packet in vstream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                     container.mux(packet)
