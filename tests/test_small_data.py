@@ -87,7 +87,7 @@ def test_early_stopping_extends_the_runtime_hooks_and_monitors_the_selection_met
         f"custom_hooks[{n}].{k}" for k in ("type", "monitor", "rule", "min_delta", "patience", "strict")}
     assert early.custom_hooks[:n] == plain.custom_hooks  # every runtime hook stays
     hook = early.custom_hooks[n]
-    assert hook.type == "EarlyStoppingHook"
+    assert hook.type == "ResumableEarlyStoppingHook"
     assert (hook.monitor, hook.rule) == (plain.default_hooks.checkpoint.save_best,
                                          plain.default_hooks.checkpoint.rule)
 
@@ -132,7 +132,7 @@ def test_smalldata_configs_use_the_presets(tiny_root, tmp_path):
     cfg = load_config(SMALLDATA, data_root=str(tiny_root))
     assert cfg.optim_wrapper.optimizer.type == "AdamW"
     assert cfg.model.head.dropout == 0.5 and cfg.model.losses[0].label_smoothing == 0.1
-    assert [h.type for h in cfg.custom_hooks][-2:] == ["EarlyStoppingHook", "AQAReportHook"]
+    assert [h.type for h in cfg.custom_hooks][-2:] == ["ResumableEarlyStoppingHook", "AQAReportHook"]
     sample = DATASETS.build(cfg.train_dataloader.dataset)[0]  # the augmentations run
     assert sample["inputs"]["video"].shape[-2:] == tuple(cfg.frame_size)
     assert MODELS.build(cfg.model).heads["multimodal"].fc[2].p == 0.5
@@ -143,7 +143,7 @@ def test_smalldata_configs_use_the_presets(tiny_root, tmp_path):
     assert csv_cfg.train_dataloader.dataset.type == "AQACSVDataset"
     assert csv_cfg.model.losses[0].label_smoothing == 0.1 and csv_cfg.model.head.dropout == 0.5
     assert csv_cfg.optim_wrapper.optimizer.type == "AdamW"
-    assert any(h.type == "EarlyStoppingHook" for h in csv_cfg.custom_hooks)
+    assert any(h.type == "ResumableEarlyStoppingHook" for h in csv_cfg.custom_hooks)
     assert csv_cfg.val_dataloader.dataset.pipeline == load_config(
         CONFIGS / "_base_" / "datasets" / "aqa_csv.py").val_dataloader.dataset.pipeline
     MODELS.build(csv_cfg.model)
@@ -228,7 +228,7 @@ def _val_steps(work_dir: Path) -> List[int]:
 def test_early_stopping_ends_the_run_and_results_json_says_so(tiny_root, tmp_path):
     # min_delta=2 on an accuracy in [0, 1]: no validation can beat the first by that much,
     # so with patience=1 the second one stops training, whatever the model learns
-    body = ("custom_hooks = [dict(h, patience=1, min_delta=2.0) if h.type == 'EarlyStoppingHook'"
+    body = ("custom_hooks = [dict(h, patience=1, min_delta=2.0) if h.type == 'ResumableEarlyStoppingHook'"
             " else h for h in _base_.custom_hooks]\ntrain_cfg = dict(max_epochs=4)\n")
     config = swap_base(TINY_CONFIG, {RUNTIME: PRESETS / "early-stopping.py"},
                        tmp_path / "tiny_early.py", body)
@@ -246,6 +246,37 @@ def test_early_stopping_ends_the_run_and_results_json_says_so(tiny_root, tmp_pat
     assert Path(results["checkpoint"]).is_file()
     assert not list(work.glob("epoch_3.pth")) and not list(work.glob("epoch_4.pth"))
     assert max(_val_steps(work)) == 2
+
+
+def test_a_resumed_run_stops_and_selects_where_an_uninterrupted_one_does(tiny_root, tmp_path):
+    # patience 2 with an unbeatable min_delta: an uninterrupted run stops after its third
+    # validation. Interrupted after epoch 2, the resumed run stops there too only if it
+    # keeps the wait count of the epoch-1 validation (saved in the checkpoint) and repeats
+    # the epoch-2 validation (run after epoch_2.pth was written); with either missing it
+    # would train all 4 epochs.
+    body = ("custom_hooks = [dict(h, patience=2, min_delta=2.0) if h.type == "
+            "'ResumableEarlyStoppingHook' else h for h in _base_.custom_hooks]\n"
+            "train_cfg = dict(max_epochs=4)\n")
+    config = swap_base(TINY_CONFIG, {RUNTIME: PRESETS / "early-stopping.py"},
+                       tmp_path / "tiny_early.py", body)
+
+    def run(work: Path, *options: str, resume: bool = False) -> dict:
+        args = tiny_train_args(work, tiny_root, *(["--resume"] if resume else []),
+                               "--cfg-options", "log_level=WARNING", *options)
+        args[1] = str(config)
+        assert main(args) == 0
+        return json.loads((work / "results.json").read_text())
+
+    reference = run(tmp_path / "reference")
+    assert reference["early_stop"]["stopped"] and reference["early_stop"]["epoch"] == 3
+    run(tmp_path / "resumed", "train_cfg.max_epochs=2")
+    resumed = run(tmp_path / "resumed", resume=True)
+    assert resumed["flags"]["resume"] is True
+    for key in ("stopped", "epoch", "best", "reason"):
+        assert resumed["early_stop"][key] == reference["early_stop"][key], key
+    # the checkpoint selected on validation is the uninterrupted run's
+    assert resumed["epoch"] == reference["epoch"]
+    assert resumed["val_metrics"] == reference["val_metrics"]
 
 
 def png_size(path: Path):
@@ -296,6 +327,6 @@ def test_pisa_test_leaves_the_training_only_hooks_out():
     config = REPO / "configs" / "synthetic" / (
         "pisa_c3d-r18-small-smalldata_1xb4-8x1x4-16e_synthetic-multimodal-unidist.py")
     hooks = lambda cfg: [h["type"] for h in cfg.custom_hooks]  # noqa: E731
-    assert "EarlyStoppingHook" in hooks(build_run_config(config, RunOptions(work_dir="w")))
+    assert "ResumableEarlyStoppingHook" in hooks(build_run_config(config, RunOptions(work_dir="w")))
     tested = hooks(build_run_config(config, RunOptions(work_dir="w"), for_training=False))
-    assert "EarlyStoppingHook" not in tested and "EpochSeedHook" in tested
+    assert "ResumableEarlyStoppingHook" not in tested and "EpochSeedHook" in tested

@@ -90,11 +90,30 @@ class AtomicCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` made crash-safe: checkpoints go through the
     ``'atomic_local'`` backend, ``last_checkpoint`` is rewritten atomically after the
     checkpoint's rename, and outdated checkpoints (regular and best) are removed only
-    after the new one is complete. Takes the same arguments as ``CheckpointHook``."""
+    after the new one is complete. Takes the same arguments as ``CheckpointHook``.
+
+    A resumed run repeats the validation of the epoch it resumes from. mmengine saves an
+    epoch's checkpoint before that epoch's validation and resumes at the next epoch, so
+    without the repeat the resumed run never sees that validation: the best checkpoint
+    would be chosen (and early stopping counted) on one validation fewer than in an
+    uninterrupted run. Validation draws nothing the next epoch's training uses (each
+    epoch is reseeded), so the weights stay those of an uninterrupted run."""
 
     def __init__(self, *args: Any, backend_args: Optional[dict] = None, **kwargs: Any) -> None:
         install_checkpoint_safety()
         super().__init__(*args, backend_args=dict(backend_args or ATOMIC_BACKEND_ARGS), **kwargs)
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        loop = runner.train_loop
+        epoch = int(getattr(loop, "epoch", 0))
+        if epoch == 0 or runner.val_loop is None or not hasattr(loop, "val_interval"):
+            return  # a fresh run, or no per-epoch validation to repeat
+        loop._decide_current_val_interval()
+        if epoch >= loop.val_begin and (epoch % loop.val_interval == 0 or epoch == loop.max_epochs):
+            runner.logger.info(f"resumed after epoch {epoch}: repeating its validation, which "
+                               "ran after its checkpoint was written")
+            runner.val_loop.run()
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         real = self.file_backend

@@ -13,8 +13,11 @@
 - :class:`BadSampleHook` points the datasets at ``<work_dir>/bad_samples.jsonl``, where
   every DataLoader worker appends the samples whose media failed
   (:mod:`pisa.data.bad_samples`), and logs their list after each epoch and at the end.
-- :func:`early_stop_info`: whether mmengine's ``EarlyStoppingHook`` ended a run early, and
-  why (``results.json``'s ``early_stop``).
+- :class:`ResumableEarlyStoppingHook`: mmengine's ``EarlyStoppingHook`` with its state
+  (best value, validations without improvement) saved in checkpoints and restored on
+  resume.
+- :func:`early_stop_info`: whether an ``EarlyStoppingHook`` ended a run early, and why
+  (``results.json``'s ``early_stop``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any, Optional
 
 import torch
 from mmengine.dist import barrier, get_rank, is_main_process
-from mmengine.hooks import Hook
+from mmengine.hooks import EarlyStoppingHook, Hook
 from mmengine.runner.utils import set_random_seed
 
 from pisa.registry import component
@@ -291,6 +294,34 @@ class DataWaitHook(Hook):
                                f"the training time ({self._waited:.1f} of {self._total:.1f} s)")
 
 
+@component("hook")
+class ResumableEarlyStoppingHook(EarlyStoppingHook):
+    """mmengine's ``EarlyStoppingHook`` (same arguments) whose state, the best monitored
+    value and the count of validations without improvement, goes into every checkpoint's
+    ``meta['early_stopping']`` and is restored when a run resumes (not when a checkpoint
+    is only loaded, ``load_from``, to start a new run, nor when the selected checkpoint
+    is loaded after training). With the validation that
+    :class:`pisa.engine.checkpoint.AtomicCheckpointHook` repeats on resume, a resumed run
+    stops at the epoch an uninterrupted one stops at; mmengine's hook would count its
+    patience afresh."""
+
+    _training = False
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint.setdefault("meta", {})["early_stopping"] = {
+            "best_score": float(self.best_score), "wait_count": int(self.wait_count)}
+
+    def before_train(self, runner) -> None:
+        self._training = True
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = (checkpoint.get("meta") or {}).get("early_stopping")
+        # a resume loads its checkpoint before training starts; later loads are not resumes
+        if state is not None and runner.cfg.get("resume", False) and not self._training:
+            self.best_score = float(state["best_score"])
+            self.wait_count = int(state["wait_count"])
+
+
 def early_stop_info(runner) -> Optional[dict]:
     """What mmengine's ``EarlyStoppingHook`` did in a finished run, for ``results.json``;
     None when the run has no such hook.
@@ -301,8 +332,6 @@ def early_stop_info(runner) -> Optional[dict]:
     from the training loop, not from the hook's ``train_loop.stop_training`` flag, which
     validations after training (the selected checkpoint's evaluation) can set again."""
     from math import isfinite
-
-    from mmengine.hooks import EarlyStoppingHook
 
     hook = next((h for h in runner.hooks if isinstance(h, EarlyStoppingHook)), None)
     if hook is None:

@@ -56,7 +56,7 @@ PROTOCOLS = {
 
 
 #: hooks that act on training only, left out of ``pisa test`` runs
-TRAINING_ONLY_HOOKS = ("EarlyStoppingHook",)
+TRAINING_ONLY_HOOKS = ("EarlyStoppingHook", "ResumableEarlyStoppingHook")
 
 #: the test split's per-sample predictions (``RunOptions.dump_predictions``)
 PREDICTIONS_FILE = "test_predictions.pkl"

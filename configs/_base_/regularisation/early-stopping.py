@@ -1,8 +1,9 @@
 # Early stopping: the default runtime (../default_runtime.py) plus mmengine's
-# EarlyStoppingHook, which ends training once the metric the run selects its checkpoint on
-# (default_hooks.checkpoint.save_best, 'accuracy', with its rule, 'greater') has not
-# improved on its best by at least min_delta for `patience` validations in a row. The
-# checkpoint tested is still the best one on validation; results.json records the stop
+# EarlyStoppingHook, as pisa's ResumableEarlyStoppingHook (the same hook with its state
+# saved in checkpoints), which ends training once the metric the run selects its
+# checkpoint on (default_hooks.checkpoint.save_best, 'accuracy', with its rule, 'greater')
+# has not improved on its best by at least min_delta for `patience` validations in a row.
+# The checkpoint tested is still the best one on validation; results.json records the stop
 # under `early_stop` (stopped, epochs trained, reason).
 #
 # Use: in place of '../_base_/default_runtime.py' in a config's _base_ list. mmengine
@@ -12,12 +13,13 @@
 # writes custom_hooks in its own body replaces the list: it extends it instead,
 # custom_hooks = _base_.custom_hooks + [dict(type='AQAReportHook')].
 # The monitor follows save_best as the runtime sets it; a config that selects on another
-# metric sets the hook's monitor too. Its state (best value, wait count) is not saved in
-# checkpoints: a resumed run counts its patience afresh. `pisa test` leaves the hook out
+# metric sets the hook's monitor too. A resumed run goes on with the best value and wait
+# count of its checkpoint and repeats the validation that ran after that checkpoint was
+# written, so it stops where an uninterrupted run stops. `pisa test` leaves the hook out
 # (it reads the training loop, which a test run does not build).
 _base_ = ['../default_runtime.py']
 custom_hooks = _base_.custom_hooks + [
-    dict(type='EarlyStoppingHook',
+    dict(type='ResumableEarlyStoppingHook',
          monitor=_base_.default_hooks.checkpoint.save_best,
          rule=_base_.default_hooks.checkpoint.rule,
          min_delta=0.001,  # mmengine's default (0.1) is ten accuracy points
