@@ -50,14 +50,16 @@ class FeatureAssessor(Assessor):
             expected_sha256=self.manifest["weights"]["sha256"])
 
     def recording_dataset(self, media: PathLike, crop: Optional[Sequence[float]] = None,
-                          sampler: Optional[Dict[str, Any]] = None) -> AQABaseDataset:
+                          sampler: Optional[Dict[str, Any]] = None,
+                          meta: Optional[Dict[str, Any]] = None) -> AQABaseDataset:
         """The one-recording feature dataset of ``media``: decoded by the manifest's source
         dataset (``sampler``: another clip sampler config, for the timeline), featurised
-        by the recorded backbone, packed by the config's feature dataset."""
+        by the recorded backbone, packed by the config's feature dataset; ``meta`` keys
+        go into the recording's record."""
         from pisa.registry import DATASETS
 
         source_cfg = dict(copy.deepcopy(self.manifest["source_dataset"]),
-                          recordings=[recording_record(media, crop)], test_mode=True,
+                          recordings=[recording_record(media, crop, meta)], test_mode=True,
                           cache_dir=None, on_bad_sample="error", lazy_init=False)
         if sampler is not None:
             source_cfg["sampler"] = dict(sampler)

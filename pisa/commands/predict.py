@@ -1,12 +1,14 @@
 """``pisa predict CONFIG CKPT MEDIA... [--cfg-options K=V ...] [--data-root DIR] [--json]
-[--crop x1,y1,x2,y2] [--out DIR]``: the level of whole recordings, as ``pisa test`` would
-score them, with a per-segment timeline (:mod:`pisa.apis.inference`)."""
+[--crop x1,y1,x2,y2] [--meta KEY=VALUE ...] [--out DIR]``: the level (or score) of whole
+recordings, as ``pisa test`` would score them, with a per-segment timeline
+(:mod:`pisa.apis.inference`); ``--meta`` gives the recordings' record keys an annotation
+would (e.g. a dive's difficulty, which a pair-wise config's exemplars must share)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pisa.commands import CLIError, add_config_arguments
 
@@ -25,6 +27,27 @@ def parse_crop(text: Optional[str]) -> Optional[Tuple[float, float, float, float
     return values  # type: ignore[return-value]
 
 
+def parse_meta_value(text: str) -> Any:
+    """``"3"`` -> 3, ``"3.2"`` -> 3.2, anything else the string itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_meta(items: Optional[Sequence[str]]) -> Dict[str, Any]:
+    """``["difficulty=3.2", "dive=107B"]`` -> ``{'difficulty': 3.2, 'dive': '107B'}``."""
+    meta: Dict[str, Any] = {}
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CLIError(f"--meta takes KEY=VALUE, got {item!r}")
+        meta[key.strip()] = parse_meta_value(value.strip())
+    return meta
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument("checkpoint", help="trained weights (.pth), or the folder of one "
@@ -32,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("media", nargs="+", help="recordings: video files with their audio track")
     parser.add_argument("--json", action="store_true", help="print JSON (only JSON) on stdout")
     parser.add_argument("--crop", metavar="x1,y1,x2,y2", help="crop box in source pixels")
+    parser.add_argument("--meta", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                        help="keys of the recordings' records, as an annotation gives them "
+                        "(numbers when they parse), e.g. difficulty=3.2: what a pair-wise "
+                        "config's exemplars must share, or a pipeline packs; repeatable")
     parser.add_argument("--out", metavar="DIR",
                         help="write <name>_timeline.png and <name>_prediction.json here")
     parser.add_argument("--device", default="cpu", help="torch device (default: cpu)")
@@ -45,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from pisa.io.atomic import dumps_json, to_jsonable, write_json
 
     crop = parse_crop(args.crop)
+    meta = parse_meta(args.meta)
     if args.batch_size < 1:
         raise CLIError(f"--batch-size must be >= 1, got {args.batch_size}")
     missing = [m for m in args.media if not Path(m).is_file()]
@@ -55,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                              batch_size=args.batch_size)
     results: List[dict] = []
     for media in args.media:
-        pred = assessor.assess(media, crop=crop, progress=not args.no_progress)
+        pred = assessor.assess(media, crop=crop, progress=not args.no_progress, meta=meta)
         results.append(pred.to_dict())
         if args.out:
             stem = Path(media).stem

@@ -8,6 +8,15 @@ builds the exemplar pool from the same config with ``split='train'`` (the same
 validation carve and folds, so a validation or test query never meets its own split);
 a training query draws from its own dataset, never its own performance.
 
+A query dataset of given recordings (``recordings=[...]``, e.g. a new recording to
+assess, :mod:`pisa.apis`) belongs to no split of the annotation, so the pool is given
+as ``exemplars``: the training split's config, usually
+:func:`training_split_config` of the annotated dataset's config (what the pool is built
+from by default), or that dataset built once and shared by many recordings. The test-time
+rules below apply unchanged (a recording's sample ``i`` draws as test sample ``i`` does);
+no pool performance is the recording's own, so none is left out for it and none can
+stand in for it (``fallback='self'`` then raises too).
+
 Which exemplars:
 
 - ``same=('difficulty',)``: only exemplars whose record has the same values of these
@@ -62,6 +71,47 @@ from pisa.registry import component
 FALLBACKS = ("error", "any", "self")
 #: the only split exemplars come from
 EXEMPLAR_SPLIT = "train"
+#: the arguments that are ExemplarDataset's own; the rest of its config is the wrapped dataset's
+PAIR_ARGUMENTS = ("dataset", "dataset_type", "num_exemplars", "same", "fallback", "seed", "exemplars")
+
+
+def _wrapped_config(dataset: Union[None, dict, AQABaseDataset], dataset_type: Optional[str],
+                    dataset_options: Dict[str, Any], name: str) -> Optional[dict]:
+    """The wrapped dataset's config from ExemplarDataset's ``dataset`` / ``dataset_type``
+    and flat ``dataset_options`` (None for a built ``dataset``)."""
+    if (dataset is None) == (dataset_type is None):
+        raise ValueError(f"{name}: give the wrapped dataset as dataset=dict(...) or as "
+                         "dataset_type=... with its arguments, exactly one of the two")
+    if dataset_type is not None:
+        return dict(type=dataset_type, **dataset_options)
+    if isinstance(dataset, dict):
+        return dict(copy.deepcopy(dataset), **dataset_options)
+    if dataset_options:
+        raise ValueError(f"{name}: arguments {sorted(dataset_options)} need a dataset config, "
+                         "not a built dataset")
+    return None
+
+
+def wrapped_dataset_config(cfg: Dict[str, Any]) -> dict:
+    """The wrapped (query) dataset's config of an ``ExemplarDataset`` config ``cfg``, in
+    either of its forms (``dataset=dict(...)``, or ``dataset_type=...`` with the wrapped
+    dataset's arguments flat)."""
+    options = {k: v for k, v in cfg.items() if k != "type" and k not in PAIR_ARGUMENTS}
+    wrapped = _wrapped_config(cfg.get("dataset"), cfg.get("dataset_type"), options,
+                              ExemplarDataset.__name__)
+    if wrapped is None:
+        raise ValueError(f"{ExemplarDataset.__name__}: the config's dataset is a built dataset, "
+                         "not a config")
+    return wrapped
+
+
+def training_split_config(cfg: Dict[str, Any]) -> dict:
+    """The exemplar pool's config for the wrapped dataset config ``cfg``: the same config
+    (adapter, data root, pipeline, sampler, validation carve and folds) with
+    ``split='train'`` and without given ``recordings``; what :class:`ExemplarDataset`
+    builds its pool from when it is not given one."""
+    pool = {k: v for k, v in copy.deepcopy(dict(cfg)).items() if k != "recordings"}
+    return dict(pool, split=EXEMPLAR_SPLIT)
 
 
 def _hashable(value: Any) -> Any:
@@ -114,6 +164,11 @@ class ExemplarDataset(Dataset):
         fallback: ``'error'``, ``'any'`` or ``'self'``: a query no exemplar shares
             ``same`` with (module docstring).
         seed: the seed of the fixed test-time draw.
+        exemplars: the exemplar pool, of split ``'train'``: a config, or a built
+            :class:`~pisa.data.base.AQABaseDataset` (shared by the datasets given it).
+            None (default): the wrapped dataset itself when it is the training split,
+            else built from :func:`training_split_config` of its config. Required when
+            the wrapped dataset holds given ``recordings`` (module docstring).
         **dataset_options: the wrapped dataset's arguments, with ``dataset_type``; with a
             config ``dataset`` they override its keys.
     """
@@ -121,11 +176,10 @@ class ExemplarDataset(Dataset):
     def __init__(self, dataset: Union[None, dict, AQABaseDataset] = None,
                  dataset_type: Optional[str] = None, num_exemplars: int = 1,
                  same: Sequence[str] = (), fallback: str = "error", seed: int = 0,
+                 exemplars: Union[None, dict, AQABaseDataset] = None,
                  **dataset_options: Any) -> None:
         name = type(self).__name__
-        if (dataset is None) == (dataset_type is None):
-            raise ValueError(f"{name}: give the wrapped dataset as dataset=dict(...) or as "
-                             "dataset_type=... with its arguments, exactly one of the two")
+        cfg = _wrapped_config(dataset, dataset_type, dataset_options, name)
         if isinstance(num_exemplars, bool) or not isinstance(num_exemplars, int) or num_exemplars < 1:
             raise ValueError(f"{name}: num_exemplars must be an integer >= 1, got {num_exemplars!r}")
         if fallback not in FALLBACKS:
@@ -135,29 +189,31 @@ class ExemplarDataset(Dataset):
         self.num_exemplars, self.same, self.fallback = num_exemplars, tuple(same), fallback
         self.seed = int(seed)
         self.worker_epoch_seeds: Optional[WorkerEpochSeeds] = None
-        cfg: Optional[dict] = None
-        if dataset_type is not None:
-            cfg = dict(type=dataset_type, **dataset_options)
-        elif isinstance(dataset, dict):
-            cfg = dict(copy.deepcopy(dataset), **dataset_options)
-        elif dataset_options:
-            raise ValueError(f"{name}: arguments {sorted(dataset_options)} need a dataset config, "
-                             "not a built dataset")
-        if cfg is not None and cfg.get("recordings") is not None:
+        #: whether the queries are given recordings (of no split: module docstring)
+        self.given_recordings = cfg is not None and cfg.get("recordings") is not None
+        if self.given_recordings and exemplars is None:
             raise ValueError(f"{name}: a dataset of given recordings has no training split to "
-                             "draw exemplars from")
+                             "draw exemplars from; give the pool as exemplars=... (the "
+                             "training split's config, e.g. training_split_config of the "
+                             "annotated dataset's config, or that dataset built)")
         self.dataset = self._build(cfg) if cfg is not None else dataset
         split = getattr(self.dataset, "split", None)
         if not isinstance(self.dataset, AQABaseDataset) or not isinstance(split, str):
             raise TypeError(f"{name}: the wrapped dataset must be an AQABaseDataset with a split, "
                             f"got {type(self.dataset).__name__} (split {split!r})")
-        if split == EXEMPLAR_SPLIT:
+        if exemplars is not None:
+            self.exemplars = self._build(copy.deepcopy(exemplars)) if isinstance(exemplars, dict) else exemplars
+            pool_split = getattr(self.exemplars, "split", None)
+            if not isinstance(self.exemplars, AQABaseDataset) or pool_split != EXEMPLAR_SPLIT:
+                raise ValueError(f"{name}: exemplars must be an AQABaseDataset of split 'train', "
+                                 f"got {type(self.exemplars).__name__} (split {pool_split!r})")
+        elif split == EXEMPLAR_SPLIT:
             self.exemplars = self.dataset
         elif cfg is None:
             raise ValueError(f"{name}: a built {type(self.dataset).__name__} of split {split!r} "
                              "cannot give its training split; pass its config as dataset=dict(...)")
         else:
-            self.exemplars = self._build(dict(copy.deepcopy(cfg), split=EXEMPLAR_SPLIT))
+            self.exemplars = self._build(training_split_config(cfg))
             if getattr(self.exemplars, "split", None) != EXEMPLAR_SPLIT:
                 raise ValueError(f"{name}: the exemplar dataset came out as split "
                                  f"{getattr(self.exemplars, 'split', None)!r}, not 'train'")
@@ -197,7 +253,7 @@ class ExemplarDataset(Dataset):
         everything = np.arange(len(pool), dtype=np.int64)
         queries = [_stored_record(self.dataset, i) for i in range(len(self.dataset))]
         self._query_perf = np.array([str(r["perf_id"]) for r in queries])
-        if self.exemplars is not self.dataset:
+        if self.exemplars is not self.dataset and not self.given_recordings:
             shared = sorted(set(self._query_perf) & set(self._pool_perf))
             if shared:
                 raise ValueError(
@@ -209,10 +265,9 @@ class ExemplarDataset(Dataset):
         lonely = []
         for q, record in enumerate(queries):
             g = group_of_key.get(self._key(record, "query"), None)
-            own = self._pool_perf[self._groups[g]] == self._query_perf[q] if g is not None else None
-            if g is not None and not bool(own.all()):
+            if g is not None and bool(self._others(q, self._groups[g]).size):
                 self._query_group[q] = g
-            elif self.fallback == "any" and bool((self._pool_perf != self._query_perf[q]).any()):
+            elif self.fallback == "any" and bool(self._others(q, everything).size):
                 self._query_group[q] = -1
             elif self.fallback == "self" and self.exemplars is self.dataset:
                 self._query_group[q] = -2
@@ -222,19 +277,29 @@ class ExemplarDataset(Dataset):
         if lonely:
             shown = ", ".join(f"{r['sample_id']} ({dict(zip(self.same, self._key(r, 'query')))})"
                               for r in lonely[:5])
+            side = "given recording" if self.given_recordings else str(self.dataset.split)
+            itself = ("; fallback='self' cannot pair a given recording with itself: it is not "
+                      "in the training split" if self.given_recordings and self.fallback == "self"
+                      else "")
             raise ValueError(
-                f"{type(self).__name__}: {len(lonely)} {self.dataset.split} sample(s) have no "
+                f"{type(self).__name__}: {len(lonely)} {side} sample(s) have no "
                 f"exemplar in the training split sharing {list(self.same)}: {shown}"
                 f"{' ...' if len(lonely) > 5 else ''}; set fallback='any' (any training "
-                "exemplar) or 'self' (training queries only)")
+                f"exemplar) or 'self' (training queries only){itself}")
+
+    def _others(self, idx: int, cands: np.ndarray) -> np.ndarray:
+        """``cands`` less the pool samples of query ``idx``'s own performance (a given
+        recording has none there)."""
+        if self.given_recordings:
+            return cands
+        return cands[self._pool_perf[cands] != self._query_perf[idx]]
 
     def candidates(self, idx: int) -> np.ndarray:
         """Exemplar-pool indices query ``idx`` may draw from (int64, ascending)."""
         g = int(self._query_group[idx])
         if g == -2:
             return np.array([idx], dtype=np.int64)
-        cands = self._everything if g == -1 else self._groups[g]
-        return cands[self._pool_perf[cands] != self._query_perf[idx]]
+        return self._others(idx, self._everything if g == -1 else self._groups[g])
 
     def _rng(self, idx: int) -> np.random.Generator:
         if self.test_mode:

@@ -12,6 +12,10 @@ A recording is assessed as a test loop over two sets of samples of the same reco
   ``T`` frames (the level sampler's ``K`` and ``T``; the tail shorter than one segment is
   left out), each with its own level.
 
+A score model (no classes: CoRe, USDL, a regression-only head) predicts a score per
+sample; the recording's ``score`` is their mean (its ``level`` is 0 and no decision
+rule decides it).
+
 :func:`summarise_recording` turns the model's predict outputs (one dict per sample,
 DEVELOPERS.md) into a :class:`RecordingPrediction`; :func:`format_prediction` and
 :func:`plot_timeline` show it. Levels are 1..C here, as in every report.
@@ -58,7 +62,10 @@ class RecordingPrediction:
     with, the ``members`` (checkpoints) averaged when the model is an ensemble, the
     ``sampler`` that cut those samples and the ``dataset`` type (and config section) whose
     pipeline made them, the ``crop_box`` used, and the ``segments`` timeline of
-    ``frames_per_segment`` frames each."""
+    ``frames_per_segment`` frames each. ``score``: a score model's prediction (its level
+    samples' mean ``pred_score``, on the dataset's own scale, e.g. a dive's final score;
+    also its ``regression``), with ``level`` 0 and ``decision`` None; None for a level
+    model."""
 
     media: str
     fps: float
@@ -74,9 +81,10 @@ class RecordingPrediction:
     crop_box: Optional[List[float]] = None
     confidence: float = math.nan
     interval: Optional[List[int]] = None
-    decision: str = "ArgmaxLevel()"
+    decision: Optional[str] = "ArgmaxLevel()"
     temperature: float = 1.0
     members: int = 1
+    score: Optional[float] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -196,6 +204,7 @@ def summarise_recording(
     frames_per_segment = int(segment_frames[0].size) if len(segment_frames) else 0
     level = confidence = math.nan
     interval = None
+    score: Optional[float] = None if has_classes else float(scores.mean())
     if has_classes:
         level = int(decide(level_outputs, pooled, scores.mean(keepdims=True))[0])
         confidence = float(pooled[0][level])
@@ -206,23 +215,30 @@ def summarise_recording(
         regression=float(scores.mean()) + shift, num_samples=len(level_outputs),
         sampler=sampler, dataset=dataset, segments=segments,
         crop_box=None if crop_box is None else [float(v) for v in crop_box],
-        confidence=confidence, interval=interval, decision=rule_label(level_outputs),
-        temperature=float(_plain(level_outputs[0].get("temperature", 1.0))), members=int(members))
+        confidence=confidence, interval=interval,
+        decision=rule_label(level_outputs) if has_classes else None,
+        temperature=float(_plain(level_outputs[0].get("temperature", 1.0))), members=int(members),
+        score=score)
 
 
 def format_prediction(pred: RecordingPrediction) -> str:
-    """Text report: the level with its probabilities, the regression value, the samples
-    pooled, and one timeline line per segment (start-end time, level, confidence)."""
+    """Text report: the level with its probabilities and the regression value (a score
+    model: the score), the samples pooled, and one timeline line per segment (start-end
+    time, level, confidence)."""
     sure = ""
     if pred.interval is not None:
         sure = (f", confidence {pred.confidence:.2f}, 80% interval "
                 f"{pred.interval[0]}-{pred.interval[1]}")
     ensemble = f", an ensemble of {pred.members} models" if pred.members > 1 else ""
-    lines = [f"{pred.media}: level {pred.level}{sure} (regression {pred.regression:.2f}), "
+    what = (f"score {pred.score:.2f}" if pred.score is not None
+            else f"level {pred.level}{sure} (regression {pred.regression:.2f})")
+    decided = (f"decision {pred.decision}, temperature {pred.temperature:.3f}"
+               if pred.decision is not None else "no decision rule (a score model)")
+    lines = [f"{pred.media}: {what}, "
              f"{len(pred.segments)} segments of {pred.frames_per_segment} frames "
              f"at {pred.fps:.2f} fps",
-             f"level pooled from {pred.num_samples} samples by {pred.sampler} ({pred.dataset}); "
-             f"decision {pred.decision}, temperature {pred.temperature:.3f}{ensemble}"]
+             f"{'score averaged over' if pred.score is not None else 'level pooled from'} "
+             f"{pred.num_samples} samples by {pred.sampler} ({pred.dataset}); {decided}{ensemble}"]
     if pred.probs:
         lines.append("probabilities: " + "  ".join(
             f"{i + 1}:{p:.3f}" for i, p in enumerate(pred.probs)))
@@ -259,7 +275,7 @@ def plot_timeline(pred: RecordingPrediction, path: PathLike, size_px: Tuple[int,
     sure = (f", confidence {pred.confidence:.2f}, 80% interval {pred.interval[0]}-{pred.interval[1]}"
             if pred.interval is not None else "")
     ax.axhline(pred.level, color="black", linestyle="--",
-               label=f"recording level {pred.level}{sure} ({pred.decision})")
+               label=f"recording level {pred.level}{sure} ({pred.decision or 'no decision rule'})")
     top = max(len(pred.probs), 1)
     finite = [s.regression for s in pred.segments if math.isfinite(s.regression)]
     # an untrained or extrapolating regressor may leave the level range: keep it in view
