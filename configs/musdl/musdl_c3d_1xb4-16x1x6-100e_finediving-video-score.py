@@ -1,0 +1,30 @@
+# MUSDL on FineDiving: the MTL-AQA setting of the authors (github.com/nzl-thu/MUSDL,
+# MTL-AQA/; they did not run FineDiving): one MLP and one Gaussian (sigma 5 bins) over 21
+# bins of 0..10 per judge (7 judges), the summed per-judge KL divergence; the prediction
+# is the diving rule, the middle three of the judges' sorted argmax scores summed, times
+# the dive's difficulty. FineDiving's records carry the judges' scores (`judge_scores`,
+# FineDivingDataset) and the difficulty; a dive with another number of judges is an error
+# naming the shape. 6 clips of 16 frames (the dataset base).
+_base_ = ['../usdl/usdl_c3d_1xb4-16x1x6-100e_finediving-video-score.py']
+meta_keys = ('difficulty', 'judge_scores')
+train_pipeline = [
+    dict(type='DecodeFrames'),
+    dict(type='CropResize', size=(112, 112)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='DecodeFrames'),
+    dict(type='CropResize', size=(112, 112)),
+    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+model = dict(
+    target_keys=('judge_scores', ),
+    multiply_by='difficulty',
+    head=dict(_delete_=True, type='MUSDLHead', num_judges=7, num_bins=21, judge_min=0.0,
+              judge_max=10.0, hidden=(256, 128), drop_extremes=2),
+    losses=[dict(type='MUSDLLoss', num_judges=7, judge_min=0.0, judge_max=10.0, sigma=5.0,
+                 judge_key='judge_scores')])
+optim_wrapper = dict(optimizer=dict(weight_decay=1e-5))
