@@ -2,8 +2,8 @@
 ``configs/_base_/regularisation/`` and training augmentations), over seeds, on one
 rendered synthetic set, and the learning curve of the small-data variant on the same set.
 
-``python -m benchmarks.small_data [--quick] [--seeds 0 1 2] [--epochs N] [--out FILE.json]
-[--keep DIR]``
+``python -m benchmarks.small_data [--quick] [--seeds 0 1 2] [--epochs N] [--no-curve]
+[--out FILE.json] [--keep DIR]``
 from the repository root.
 
 For each config and seed: ``pisa.engine.runner.train`` (protocol ``val``: the checkpoint
@@ -195,8 +195,9 @@ def learning_curve(settings: SmallDataSettings, data: Path, root: Path) -> Dict[
     return curve
 
 
-def run(settings: SmallDataSettings, root: Path, log=print) -> Dict[str, Any]:
-    """Render the set under ``root``, compare the configs, draw the learning curve."""
+def run(settings: SmallDataSettings, root: Path, log=print, curve: bool = True) -> Dict[str, Any]:
+    """Render the set under ``root``, compare the configs, draw the learning curve (unless
+    ``curve`` is False)."""
     from benchmarks.run import machine
     from pisa.synth import SynthSettings, synthesize_dataset
 
@@ -216,10 +217,11 @@ def run(settings: SmallDataSettings, root: Path, log=print) -> Dict[str, Any]:
                           seconds=time.perf_counter() - t0)
     log("training both configs ...")
     report["comparison"] = compare(settings, data, root, log)
-    log("learning curve of the small-data config ...")
-    t0 = time.perf_counter()
-    report["learning_curve"] = learning_curve(settings, data, root)
-    report["learning_curve_seconds"] = time.perf_counter() - t0
+    if curve:
+        log("learning curve of the small-data config ...")
+        t0 = time.perf_counter()
+        report["learning_curve"] = learning_curve(settings, data, root)
+        report["learning_curve_seconds"] = time.perf_counter() - t0
     report["machine"]["load_average_end"] = list(os.getloadavg())
     report["seconds"] = time.perf_counter() - start
     return report
@@ -238,6 +240,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, help="JSON report "
                         "(default benchmarks/results-small-data-<quick|full>.json)")
     parser.add_argument("--keep", type=Path, help="render and train here, and keep it")
+    parser.add_argument("--no-curve", action="store_true", help="compare the configs only, "
+                        "without the learning curve (in full mode 9 more training runs)")
     args = parser.parse_args(argv)
     settings = SmallDataSettings.for_mode(args.quick, args.seeds, args.epochs)
     mode = "quick" if settings.quick else "full"
@@ -252,13 +256,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             root = args.keep
         else:
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pisa-small-data-")))
-        report = run(settings, root, log)
-        curve = report["learning_curve"]
-        stem = out.with_suffix("")
-        plot = Path(f"{stem}-learning_curve.png")
-        shutil.copyfile(Path(curve["work_dir"]) / "learning_curve.png", plot)
-        report["learning_curve_plot"] = str(plot)
-        write_json(Path(f"{stem}-learning_curve.json"), curve)
+        report = run(settings, root, log, curve=not args.no_curve)
+        curve = report.get("learning_curve")
+        if curve is not None:
+            stem = out.with_suffix("")
+            plot = Path(f"{stem}-learning_curve.png")
+            shutil.copyfile(Path(curve["work_dir"]) / "learning_curve.png", plot)
+            report["learning_curve_plot"] = str(plot)
+            write_json(Path(f"{stem}-learning_curve.json"), curve)
     write_json(out, report)
     m, data = report["machine"], report["data"]
     print(f"\n{mode} run, {report['date']}, {m['cpu']} ({m['cores']} cores), load average "
@@ -269,9 +274,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("mean ± sample std over the seeds (val: the carved validation split; train: the "
           "chosen checkpoint on its training performances, test pipeline)\n")
     print(format_comparison(report["comparison"]))
-    print(f"\nlearning curve of the small-data config, seeds {curve['seeds']}:\n")
-    print(format_learning_curve_table(curve))
-    print(f"\nreport: {out}\nlearning curve: {plot}")
+    print(f"\nreport: {out}")
+    if curve is not None:
+        print(f"\nlearning curve of the small-data config, seeds {curve['seeds']}:\n")
+        print(format_learning_curve_table(curve))
+        print(f"learning curve: {plot}")
     return 0
 
 
