@@ -7,17 +7,10 @@
 # naming the shape. 6 clips of 16 frames (the dataset base).
 _base_ = ['../usdl/usdl_c3d_1xb4-16x1x6-100e_finediving-video-score.py']
 meta_keys = ('difficulty', 'judge_scores')
-train_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
+# the dataset base's pipelines, their packing step told to pack the judges and difficulty
+pack = dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys)
+train_pipeline = _base_.train_pipeline[:-1] + [pack]
+test_pipeline = _base_.test_pipeline[:-1] + [pack]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 model = dict(

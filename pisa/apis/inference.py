@@ -124,12 +124,17 @@ def _load_weights(model: torch.nn.Module, checkpoint: PathLike) -> None:
         ) from None
 
 
-def _is_pairs(ds_cfg: Dict[str, Any]) -> bool:
-    """Whether a dataset config is an :class:`~pisa.data.pairs.ExemplarDataset`'s."""
+def _dataset_class(ds_cfg: Dict[str, Any]) -> Any:
+    """The class a dataset config's ``type`` names (a registered name or the class)."""
     from pisa.registry import DATASETS
 
     kind = ds_cfg.get("type")
-    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    return DATASETS.get(kind) if isinstance(kind, str) else kind
+
+
+def _is_pairs(ds_cfg: Dict[str, Any]) -> bool:
+    """Whether a dataset config is an :class:`~pisa.data.pairs.ExemplarDataset`'s."""
+    cls = _dataset_class(ds_cfg)
     return isinstance(cls, type) and issubclass(cls, ExemplarDataset)
 
 
@@ -138,8 +143,6 @@ def _dataset_config(cfg: Any, source: str) -> Tuple[str, Dict[str, Any], type]:
     the config holds, which must be an :class:`~pisa.data.base.AQABaseDataset`, or an
     :class:`~pisa.data.pairs.ExemplarDataset` wrapping one (the class is then the
     wrapped adapter's)."""
-    from pisa.registry import DATASETS
-
     found = dataset_configs(cfg)
     key = next((k for k in DATASET_SOURCES if k in found), None)
     if key is None:
@@ -150,8 +153,7 @@ def _dataset_config(cfg: Any, source: str) -> Tuple[str, Dict[str, Any], type]:
     field, adapter_cfg = "type", ds_cfg
     if _is_pairs(ds_cfg):
         field, adapter_cfg = "type (the ExemplarDataset's wrapped dataset)", wrapped_dataset_config(ds_cfg)
-    kind = adapter_cfg.get("type")
-    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    kind, cls = adapter_cfg.get("type"), _dataset_class(adapter_cfg)
     if not (isinstance(cls, type) and issubclass(cls, AQABaseDataset)):
         raise ConfigError(
             f"{source}: {key}.dataset.{field}: {kind!r} is not an AQA dataset adapter "
