@@ -18,7 +18,7 @@ from engine_helpers import REPO
 from media import frame_index_of
 
 from pisa.cli import main
-from pisa.evaluation.metrics import ScoreMetrics, fisher_z_mean
+from pisa.evaluation.metrics.score_metrics import ScoreMetrics, fisher_z_mean
 from pisa.io.safe_load import UnsafePickleError, load_pickle
 from pisa.registry import DATASETS
 

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from media import make_video, moving_square_clip
 
-from pisa.evaluation.baselines import (AUDIO_FEATURES, MOTION_FEATURES, ClassicalFeatureBaseline,
-                                       MajorityBaseline, evaluate_baselines,
-                                       format_comparison_table)
+from pisa.evaluation.baselines.classical import ClassicalFeatureBaseline
+from pisa.evaluation.baselines.classical_features import AUDIO_FEATURES, MOTION_FEATURES
+from pisa.evaluation.baselines.comparison import evaluate_baselines, format_comparison_table
+from pisa.evaluation.baselines.majority import MajorityBaseline
 from pisa.io.media import write_video, write_wav
 from pisa.registry import BASELINES
 

@@ -14,7 +14,7 @@ import pytest
 
 from engine_helpers import REPO, TINY_CONFIG, render_tiny_dataset, tiny_train_args
 from pisa.cli import main
-from pisa.evaluation.metrics import pool_by_group
+from pisa.evaluation.metrics.level_metrics import pool_by_group
 from pisa.io.safe_load import load_pickle
 from pisa.registry import DECISION_RULES
 

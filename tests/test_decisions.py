@@ -8,7 +8,7 @@ import pytest
 from pisa.engine.calibrate import rule_errors
 from pisa.evaluation.calibration import (expected_calibration_error, fit_temperature,
                                          log_probs, reliability_bins)
-from pisa.evaluation.metrics import LevelMetrics
+from pisa.evaluation.metrics.level_metrics import LevelMetrics
 from pisa.models.decisions import build_decision_rule, tempered_probs
 
 C = 8

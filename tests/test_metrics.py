@@ -9,14 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from pisa.evaluation.metrics import (
-    LevelMetrics,
-    ScoreMetrics,
-    balanced_accuracy,
-    confusion_matrix,
-    relative_l2,
-    spearman_rho,
-)
+from pisa.evaluation.metrics.level_metrics import LevelMetrics, balanced_accuracy, confusion_matrix
+from pisa.evaluation.metrics.score_metrics import ScoreMetrics, relative_l2, spearman_rho
 from pisa.registry import METRICS
 
 

@@ -17,7 +17,7 @@ from pisa.cli import main
 from pisa.engine.config import load_config
 from pisa.engine.validate import ConfigError
 from pisa.evaluation.assessment import format_prediction
-from pisa.evaluation.metrics import pool_by_group
+from pisa.evaluation.metrics.level_metrics import pool_by_group
 from pisa.io.media import write_video
 from pisa.io.safe_load import load_pickle
 from pisa.registry import DATASETS, MODELS

@@ -106,7 +106,7 @@ def test_crops_keep_the_window_they_report():
 
 
 def test_topk_accuracy_matches_a_sort_of_the_scores():
-    from pisa.evaluation.topk import TopKAccuracy
+    from pisa.evaluation.metrics.topk import TopKAccuracy
 
     rng = np.random.default_rng(0)
     scores = rng.random((50, 7))

@@ -126,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
 def print_baselines(results: dict) -> None:
     """The run's test metrics beside its baselines (``results['baseline_metrics']``)."""
     from pisa.engine.baselines import COMPARED_KEYS
-    from pisa.evaluation.baselines import format_comparison_table
+    from pisa.evaluation.baselines.comparison import format_comparison_table
 
     baselines = results.get("baseline_metrics") or {}
     scored = {k: v for k, v in baselines.items() if "error" not in v}

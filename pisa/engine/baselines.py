@@ -10,7 +10,7 @@ level and the classical-feature model; ``baselines = []`` turns them off)::
 After a run's test pass, :func:`score_baselines` fits each on the performances of the
 run's training split (the same carve the model trained on), predicts the test split's
 performances and scores them with the config's own ``test_evaluator``
-(:func:`pisa.evaluation.baselines.evaluate_baselines`). One prediction per performance,
+(:func:`pisa.evaluation.baselines.comparison.evaluate_baselines`). One prediction per performance,
 so a baseline's ``performance_*`` metrics equal its sample-level ones. The table is
 logged, written to ``<work_dir>/comparison_test.md`` and kept in ``results.json``
 under ``baseline_metrics``. A baseline that fails (media it cannot read) is reported
@@ -23,7 +23,7 @@ import os.path as osp
 from typing import Any, Dict, List, Optional
 
 from pisa.engine.hooks import datasets_with
-from pisa.evaluation.baselines import evaluate_baselines, format_comparison_table
+from pisa.evaluation.baselines.comparison import evaluate_baselines, format_comparison_table
 from pisa.io.atomic import atomic_write
 
 #: the file the comparison table is written to, in the run's work dir

@@ -25,7 +25,7 @@ import numpy as np
 
 from pisa.engine.validate import ConfigError
 from pisa.evaluation.calibration import fit_temperature, log_probs
-from pisa.evaluation.metrics import pool_by_group
+from pisa.evaluation.metrics.level_metrics import pool_by_group
 from pisa.models.decisions import CANDIDATE_RULES, build_decision_rule, tempered_probs
 
 CALIBRATION_KEYS = {"temperature", "select_decision", "candidates", "metric"}

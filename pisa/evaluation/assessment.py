@@ -5,7 +5,7 @@ A recording is assessed as a test loop over two sets of samples of the same reco
 
 - the *level samples*, cut by the config's own clip sampler (or its adapter's default):
   the samples ``pisa test`` would score. Their class probabilities are averaged with
-  :func:`~pisa.evaluation.metrics.pool_by_group`, as ``performance_accuracy`` pools a
+  :func:`~pisa.evaluation.metrics.level_metrics.pool_by_group`, as ``performance_accuracy`` pools a
   performance's samples, and the argmax is the recording's ``level``; the regression
   value is their mean.
 - the *segments* of the timeline: consecutive, non-overlapping stretches of ``K`` clips x
@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pisa.evaluation.metrics import pool_by_group
+from pisa.evaluation.metrics.level_metrics import pool_by_group
 
 PathLike = Union[str, os.PathLike]
 

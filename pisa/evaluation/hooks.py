@@ -20,7 +20,7 @@ from mmengine.hooks import Hook
 from pisa.io.atomic import atomic_write
 
 from pisa.evaluation.calibration import RELIABILITY_KEY, plot_reliability_diagram
-from pisa.evaluation.metrics import CONFUSION_MATRIX_KEY
+from pisa.evaluation.metrics.level_metrics import CONFUSION_MATRIX_KEY
 from pisa.evaluation.reports import (
     format_metrics_table,
     plot_confusion_matrix,

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from pisa.evaluation.metrics import _as_float, _as_probs
+from pisa.evaluation.metrics.sample_values import as_float, as_probs
 from pisa.registry import component
 
 
@@ -46,14 +46,14 @@ class TopKAccuracy(BaseMetric):
     def process(self, data_batch: Any, data_samples: Sequence[Dict[str, Any]]) -> None:
         """Keep each labelled sample's rank of the true class and its number of classes."""
         for sample in data_samples:
-            gt = int(_as_float(sample["gt_label"]))
+            gt = int(as_float(sample["gt_label"]))
             if gt < 0:
                 continue
             key = "probs" if "probs" in sample else "scores"
             if key not in sample:
                 raise KeyError(f"TopKAccuracy: sample {sample.get('sample_id')!r} has neither "
                                f"'probs' nor 'scores'; got {sorted(sample)}")
-            scores = _as_probs(sample[key])
+            scores = as_probs(sample[key])
             if not 0 <= gt < len(scores):
                 raise ValueError(f"TopKAccuracy: sample {sample.get('sample_id')!r} has gt_label {gt} "
                                  f"but {len(scores)} class scores")
