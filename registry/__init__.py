@@ -60,13 +60,20 @@ receive a ``register(kind, obj, name=None, override=False)`` callback through th
 ``pisa_register_components`` hook (:mod:`pisa.hookspecs`). Looking anything up here loads
 the plugins first, once.
 
-Examples. Every backbone, aggregator, fusion, head and loss declares a small example as
-a class attribute ``example``: constructor arguments that make it tiny, and the input it
-takes. The framework's generated tests (``tests/test_models_registry.py``) build every
-registered component of these kinds from its example, a plugin's included, and check the
-contract above forward and backward::
+Examples. Every backbone, aggregator, fusion, head, sequence head, loss, transform, clip
+sampler, metric, decision rule and baseline declares a small example as a class
+attribute ``example``: constructor arguments that make it tiny, and the input it takes.
+:func:`pisa.component_checks.check_component` builds a component from its example and
+checks its kind's contract above (forward and backward for the model kinds); the
+framework's generated tests (``tests/test_component_examples.py``) run it on every
+registered component of these kinds, a plugin's included, and a plugin's own tests can
+call it on a component before registering it::
 
     example = dict(args=dict(widths=(4, 8), feature_dim=16), input_shape=(2, 3, 16, 32, 32))
+
+Callables in an example (``input``, ``predictions``, ``records``) are called once per
+check, so each check gets fresh data made in code (media files, where a component reads
+them, in a temporary folder).
 
 ==============  ==================================================================
 kind            ``example`` keys
@@ -76,7 +83,25 @@ aggregator      ``args`` (``in_features`` is added), ``input_shape`` ``(B, K, D)
 fusion          ``args`` (``in_features`` is added), ``input_shapes`` ``[(B, D_i)]``
 head            ``args`` (``in_features`` is added), ``input_shape`` ``(B, D)``
 sequence_head   ``args`` (``in_features`` is added), ``input_shape`` ``(B, K, D)``
-loss            ``args``; the test feeds a head output with 5 classes
+loss            ``args``; the check feeds a head output with 5 classes
+transform       ``args``, ``input`` (``() -> dict``: a fresh results dict holding
+                the keys the transform reads), ``adds`` (the keys its output dict
+                must hold)
+clip_sampler    ``args``, ``num_frames``: ``sampler(num_frames)`` gives ``(S, K, T)``
+                int64 in ``0..num_frames-1``, ``S >= 1``; the same every call
+                unless the sampler is ``random``, and with a seeded ``rng`` the
+                same either way
+metric          ``args``, ``predictions`` (``() -> [predict-output dict]``),
+                ``dataset_meta``; optional ``keys`` (what ``compute_metrics`` must
+                return as finite numbers) and ``perfect`` (``dict(predictions=
+                () -> [...], values={key: value})``: the values perfect
+                predictions give)
+decision_rule   ``args``, ``num_classes``: random ``probs (N, C)`` and ``reg (N,)``
+                give ``(N,)`` int64 levels in ``0..C-1``; a one-hot ``probs`` with
+                ``reg`` at the same level gives that level
+baseline        ``args``, ``records`` (``() -> (train_records, test_records)``):
+                ``fit`` then ``predict`` gives one predict-output dict per test
+                record (DEVELOPERS.md, "The sample contract")
 ==============  ==================================================================
 """
 from __future__ import annotations
@@ -198,6 +223,11 @@ EXAMPLE_KEYS: Dict[str, Tuple[str, ...]] = {
     "head": ("args", "input_shape"),
     "sequence_head": ("args", "input_shape"),
     "loss": ("args",),
+    "transform": ("args", "input", "adds"),
+    "clip_sampler": ("args", "num_frames"),
+    "metric": ("args", "predictions", "dataset_meta"),
+    "decision_rule": ("args", "num_classes"),
+    "baseline": ("args", "records"),
 }
 
 #: (kind, name, object) marked by :func:`component`, in definition order

@@ -1,24 +1,27 @@
-"""Every registered backbone, aggregator, fusion, head and loss (plugins included) is
-built from the ``example`` it declares (see :mod:`pisa.registry`), run forward and
-backward with its kind's documented shapes, and must send gradients to every parameter.
+"""Every registered component of a kind that declares examples (backbones, aggregators,
+fusions, heads, sequence heads, losses, transforms, clip samplers, metrics, decision rules
+and baselines; :data:`pisa.registry.EXAMPLE_KEYS`), plugins included, is built from the
+``example`` it declares and checked against its kind's contract by
+:func:`pisa.component_checks.check_component`: the model kinds forward and backward with
+their documented shapes (gradients to every parameter), a transform's output holds the
+keys it promises, a clip sampler's indices are in range (and repeat when it is not
+random), a metric gives finite numbers (and the right ones for perfect predictions), a
+decision rule gives levels, a baseline gives one predict-output dict per record.
 
 The tests are generated from the registrations, so a plugin's component is tested here
 as soon as it is installed and admitted by ``PISA_PLUGINS``: nothing in this file names
 it. A component without a well-formed ``example`` fails ``test_component_declares_an_example``
-(and its behavioural tests) with a message that names it."""
+(and its behavioural test) with a message that names it."""
 from __future__ import annotations
 
 import pytest
-import torch
 
+from pisa.component_checks import (ComponentCheckError, check_aggregator, check_backbone,
+                                   check_baseline, check_clip_sampler, check_component,
+                                   check_decision_rule, check_example, check_fusion, check_head,
+                                   check_loss, check_metric, check_sequence_head, check_transform)
 from pisa.plugins import registrations
-from pisa.registry import (AGGREGATORS, BACKBONES, EXAMPLE_KEYS, FUSIONS, HEADS, LOSSES,
-                           component_example)
-
-#: kinds whose constructor gets ``in_features`` from the example's input, not its args
-TAKES_IN_FEATURES = ("aggregator", "fusion", "head")
-#: kind -> the ranks its ``input_shape`` may have (module docstring of pisa.registry)
-INPUT_RANKS = {"backbone": (4, 5), "aggregator": (3,), "head": (2,)}
+from pisa.registry import EXAMPLE_KEYS
 
 
 def _components(kind):
@@ -29,124 +32,190 @@ def _names(kind):
     return [r.name for r in registrations(kind)]
 
 
-def _example(reg):
-    return component_example(reg.kind, reg.obj)
-
-
-def _is_shape(shape, ranks):
-    return (isinstance(shape, (tuple, list)) and len(shape) in ranks
-            and all(isinstance(d, int) and d > 0 for d in shape))
-
-
-def _assert_every_parameter_gets_gradient(module):
-    params = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-    no_grad = [n for n, p in params if p.grad is None]
-    assert not no_grad, f"{type(module).__name__}: no gradient reached {no_grad[:5]}"
-    assert sum(float(p.grad.abs().sum()) for _, p in params) > 0 or not params
-
-
 @pytest.mark.parametrize("reg", [pytest.param(r, id=f"{kind}-{r.name}")
                                  for kind in EXAMPLE_KEYS for r in registrations(kind)])
 def test_component_declares_an_example(reg):
-    example = _example(reg)  # raises, naming the component, when it is missing a key
-    label = f"{reg.kind} {reg.name} ({reg.source})"
-    args = example["args"]
-    assert isinstance(args, dict), f"{label}: example args must be a dict, got {type(args).__name__}"
-    if reg.kind in TAKES_IN_FEATURES:
-        assert "in_features" not in args, f"{label}: example args must not set in_features (the test adds it)"
-    if reg.kind in INPUT_RANKS:
-        shape = example["input_shape"]
-        assert _is_shape(shape, INPUT_RANKS[reg.kind]), (
-            f"{label}: example input_shape must be positive ints of rank "
-            f"{' or '.join(map(str, INPUT_RANKS[reg.kind]))}, got {shape!r}")
-        if reg.kind == "backbone" and len(shape) == 4:
-            assert shape[1] == 1, f"{label}: a 4-d backbone input is a mel image (N, 1, F, W), got {shape!r}"
-    if reg.kind == "fusion":
-        shapes = example["input_shapes"]
-        assert isinstance(shapes, (tuple, list)) and shapes and all(_is_shape(s, (2,)) for s in shapes), (
-            f"{label}: example input_shapes must be a non-empty list of (B, D_i), got {shapes!r}")
-        assert len({s[0] for s in shapes}) == 1, f"{label}: example input_shapes differ in B: {shapes!r}"
+    # raises, naming the component, when it is missing a key or a value has the wrong form
+    check_example(reg.kind, reg.obj, reg.name)
+
+
+def test_every_kind_with_examples_has_components_and_a_check():
+    for kind in EXAMPLE_KEYS:
+        assert registrations(kind), f"no registered {kind} to test"
+    with pytest.raises(ValueError, match="no check for kind 'hook'"):
+        check_component("hook", object)
 
 
 def test_plugin_components_are_among_those_tested():
     assert {"TorchvisionR3D18", "TorchvisionMC318", "TorchvisionR2Plus1D18"} <= set(_names("backbone"))
     assert "TransformerAggregator" in _names("aggregator")
+    assert {"USDLHead", "MUSDLHead"} <= set(_names("head"))
+    assert {"USDLLoss", "MUSDLLoss"} <= set(_names("loss"))
 
 
 @pytest.mark.parametrize("reg", _components("backbone"))
 def test_backbone_forward_backward(reg):
-    example = _example(reg)
-    shape = tuple(example["input_shape"])
-    torch.manual_seed(0)
-    backbone = BACKBONES.build(dict(type=reg.name, **example["args"]))
-    out = backbone(torch.randn(shape))
-    assert out.shape == (shape[0], backbone.out_features)
-    out.square().mean().backward()
-    _assert_every_parameter_gets_gradient(backbone)
+    check_backbone(reg.obj, reg.name)
 
 
 @pytest.mark.parametrize("reg", _components("aggregator"))
 def test_aggregator_forward_backward(reg):
-    example = _example(reg)
-    shape = tuple(example["input_shape"])
-    dim = shape[-1]
-    torch.manual_seed(0)
-    agg = AGGREGATORS.build(dict(type=reg.name, in_features=dim, **example["args"]))
-    feats = torch.randn(shape, requires_grad=True)
-    out = agg(feats)
-    assert out.shape == (shape[0], agg.out_features)
-    out.square().mean().backward()
-    assert feats.grad is not None and feats.grad.abs().sum() > 0
-    _assert_every_parameter_gets_gradient(agg)
-    with pytest.raises(ValueError, match=rf"\(B, K, {dim}\)"):
-        agg(torch.randn(*shape[:-1], dim - 1))
+    check_aggregator(reg.obj, reg.name)
 
 
 @pytest.mark.parametrize("reg", _components("fusion"))
 def test_fusion_forward_backward(reg):
-    example = _example(reg)
-    shapes = [tuple(s) for s in example["input_shapes"]]
-    torch.manual_seed(0)
-    fusion = FUSIONS.build(dict(type=reg.name, in_features=[s[-1] for s in shapes], **example["args"]))
-    feats = [torch.randn(s, requires_grad=True) for s in shapes]
-    out = fusion(feats)
-    assert out.shape == (shapes[0][0], fusion.out_features)
-    out.square().mean().backward()
-    assert all(f.grad is not None and f.grad.abs().sum() > 0 for f in feats)
-    _assert_every_parameter_gets_gradient(fusion)
+    check_fusion(reg.obj, reg.name)
 
 
 @pytest.mark.parametrize("reg", _components("head"))
 def test_head_forward_backward(reg):
-    example = _example(reg)
-    shape = tuple(example["input_shape"])
-    torch.manual_seed(0)
-    head = HEADS.build(dict(type=reg.name, in_features=shape[-1], **example["args"]))
-    out = head(torch.randn(shape))
-    # the contract's keys; a head may add more (OrdinalHead's 'ordinal'), batch first
-    assert {"cls", "reg"} <= set(out) and all(v.shape[0] == shape[0] for v in out.values())
-    num_classes = example["args"].get("num_classes", getattr(head, "num_classes", None))
-    assert out["cls"].dim() == 2 and out["cls"].shape[0] == shape[0] and out["reg"].shape == (shape[0],)
-    if num_classes is not None:
-        assert out["cls"].shape[1] == num_classes
-    (out["cls"].square().mean() + out["reg"].square().mean()).backward()
-    _assert_every_parameter_gets_gradient(head)
+    check_head(reg.obj, reg.name)
+
+
+@pytest.mark.parametrize("reg", _components("sequence_head"))
+def test_sequence_head_forward_backward(reg):
+    check_sequence_head(reg.obj, reg.name)
 
 
 @pytest.mark.parametrize("reg", _components("loss"))
 def test_loss_is_a_differentiable_scalar(reg):
-    example = _example(reg)
-    loss = LOSSES.build(dict(type=reg.name, **example["args"]))
-    torch.manual_seed(0)
-    # a 5-class head's output, with the cumulative logits (C - 1) an ordinal head adds
-    head_out = {"cls": torch.randn(4, 5, requires_grad=True), "reg": torch.randn(4, requires_grad=True),
-                "ordinal": torch.randn(4, 4, requires_grad=True)}
-    targets = {"label": torch.tensor([0, 4, 2, -1]), "score": torch.tensor([0.0, 4.0, 2.0, 1.0])}
-    value = loss(head_out, targets)
-    assert value.dim() == 0 and torch.isfinite(value) and value > 0
-    value.backward()
-    reached = [k for k, v in head_out.items() if v.grad is not None and v.grad.abs().sum() > 0]
-    assert reached, f"{reg.name}: no gradient reached the head output"
-    requires = getattr(loss, "requires", None)
-    if requires in ("cls", "ordinal"):  # trained on the label: the sample labelled -1 is ignored
-        assert reached == [requires] and torch.all(head_out[requires].grad[3] == 0)
+    check_loss(reg.obj, reg.name)
+
+
+@pytest.mark.parametrize("reg", _components("transform"))
+def test_transform_adds_what_it_promises(reg):
+    check_transform(reg.obj, reg.name)
+
+
+@pytest.mark.parametrize("reg", _components("clip_sampler"))
+def test_clip_sampler_gives_frame_indices_in_range(reg):
+    check_clip_sampler(reg.obj, reg.name)
+
+
+@pytest.mark.parametrize("reg", _components("metric"))
+def test_metric_gives_finite_numbers(reg):
+    check_metric(reg.obj, reg.name)
+
+
+@pytest.mark.parametrize("reg", _components("decision_rule"))
+def test_decision_rule_gives_levels(reg):
+    check_decision_rule(reg.obj, reg.name)
+
+
+@pytest.mark.parametrize("reg", _components("baseline"))
+def test_baseline_predicts_every_record(reg):
+    check_baseline(reg.obj, reg.name)
+
+
+# -- the checks fail where a component breaks its contract ------------------------------
+def _levels(n):
+    import numpy as np
+
+    return [dict(pred_label=i % n, probs=list(np.eye(n)[i % n]), pred_score=float(i % n),
+                 gt_label=i % n, gt_score=float(i % n), sample_id=str(i), group=str(i)) for i in range(6)]
+
+
+class _DropsItsKey:
+    example = dict(args=dict(), input=lambda: {"imgs": 1}, adds=("flip",))
+
+    def __init__(self):
+        pass
+
+    def __call__(self, results):
+        return dict(results)
+
+
+class _OutOfRange:
+    example = dict(args=dict(), num_frames=8)
+    random = False
+
+    def __call__(self, num_frames, rng=None):
+        import numpy as np
+
+        return np.arange(num_frames + 1, dtype=np.int64).reshape(1, 1, -1)
+
+
+class _Unsteady:
+    example = dict(args=dict(), num_frames=8)
+    random = False
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, num_frames, rng=None):
+        import numpy as np
+
+        self.calls += 1
+        return np.full((1, 1, 2), self.calls % num_frames, dtype=np.int64)
+
+
+class _AlwaysZero:
+    example = dict(args=dict(), num_classes=3)
+
+    def __call__(self, probs, reg):
+        import numpy as np
+
+        return np.zeros(len(probs), dtype=np.int64)
+
+
+class _WrongWhenPerfect:
+    example = dict(args=dict(), predictions=lambda: _levels(3), dataset_meta=dict(num_classes=3),
+                   keys=("accuracy",), perfect=dict(predictions=lambda: _levels(3), values=dict(accuracy=1.0)))
+
+    def __init__(self):
+        self.results = []
+        self.dataset_meta = None
+
+    def process(self, data_batch, data_samples):
+        self.results.extend(data_samples)
+
+    def compute_metrics(self, results):
+        return {"accuracy": 0.5, "nan_value": float("nan")}
+
+
+class _DropsARecord:
+    example = dict(args=dict(), records=lambda: ([dict(perf_id="a", label=0, score=0.0)],
+                                                 [dict(perf_id="b", label=1, score=1.0),
+                                                  dict(perf_id="c", label=0, score=0.0)]))
+
+    def fit(self, records):
+        return self
+
+    def predict(self, records):
+        return [dict(pred_label=0, probs=[1.0, 0.0], pred_score=0.0, gt_label=1, gt_score=1.0,
+                     sample_id="b", group="b")]
+
+
+@pytest.mark.parametrize("kind, obj, message", [
+    ("transform", _DropsItsKey, r"transform _DropsItsKey .*: output lacks \['flip'\]"),
+    ("clip_sampler", _OutOfRange, r"clip_sampler _OutOfRange .*: indices 0\.\.8 are outside 0\.\.7"),
+    ("clip_sampler", _Unsteady, r"clip_sampler _Unsteady .*: not random, but gave different indices"),
+    ("decision_rule", _AlwaysZero, r"decision_rule _AlwaysZero .*: one-hot probs with reg at the same level"),
+    ("metric", _WrongWhenPerfect, r"metric _WrongWhenPerfect .*: gave numbers that are not finite: \{'nan_value'"),
+    ("baseline", _DropsARecord, r"baseline _DropsARecord .*: predict gave 1 predictions for 2 records"),
+], ids=["transform-lacks-key", "sampler-out-of-range", "sampler-unsteady", "rule-ignores-certainty",
+        "metric-not-finite", "baseline-drops-record"])
+def test_a_broken_component_is_reported_naming_it(kind, obj, message):
+    with pytest.raises(ComponentCheckError, match=message):
+        check_component(kind, obj)
+
+
+def test_a_metric_wrong_on_perfect_predictions_is_reported():
+    class Finite(_WrongWhenPerfect):
+        def compute_metrics(self, results):
+            return {"accuracy": 0.5}
+
+    with pytest.raises(ComponentCheckError, match=r"perfect predictions gave \{'accuracy': 0\.5\}, "
+                                                  r"expected \{'accuracy': 1\.0\}"):
+        check_component("metric", Finite)
+
+
+def test_an_example_of_the_wrong_form_is_reported_naming_it():
+    class NoCallable:
+        example = dict(args=dict(), input={"imgs": 1}, adds=("imgs",))
+
+    with pytest.raises(ComponentCheckError, match="transform NoCallable .*: example input must be a callable"):
+        check_component("transform", NoCallable)
+    with pytest.raises(ValueError, match=r"decision_rule object .*declares no example"):
+        check_component("decision_rule", object)

@@ -97,6 +97,9 @@ class RandomResizedCrop:
     it with uint8 ``(K, T, h, w, 3)``; adds ``resized_crop`` ``(top, left, height,
     width)`` in input pixels."""
 
+    example = dict(args=dict(size=(8, 8)), input=lambda: _example_frames(),
+                   adds=("imgs", "resized_crop"))
+
     def __init__(self, scale: Sequence[float] = (0.5, 1.0),
                  ratio: Sequence[float] = (3.0 / 4.0, 4.0 / 3.0),
                  size: Optional[Sequence[int]] = None, interpolation: str = "bilinear",
@@ -150,6 +153,9 @@ class ColorJitter:
     torchvision does). Reads ``imgs`` uint8 ``(K, T, H, W, 3)``; replaces it (same shape
     and dtype); adds ``color_jitter`` (the factors drawn and the order, a list of 0..3 for
     brightness, contrast, saturation, hue)."""
+
+    example = dict(args=dict(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05),
+                   input=lambda: _example_frames(), adds=("imgs", "color_jitter"))
 
     def __init__(self, brightness: Union[float, Sequence[float]] = 0.0,
                  contrast: Union[float, Sequence[float]] = 0.0,
@@ -211,6 +217,9 @@ class RandomAudioShift:
     ``frame_inds``, ``fps``; changes ``audio_offset``; adds ``audio_shift`` (samples).
     Place before ``RandomGain``, which cuts the track to the sample's span."""
 
+    example = dict(args=dict(max_shift_s=0.01), input=lambda: _example_audio(),
+                   adds=("audio_offset", "audio_shift"))
+
     def __init__(self, max_shift_s: float = 0.05) -> None:
         if not float(max_shift_s) >= 0:
             raise ValueError(f"RandomAudioShift: max_shift_s must be >= 0, got {max_shift_s!r}")
@@ -244,6 +253,9 @@ class RandomGain:
     ``frame_inds``, ``fps``; replaces ``audio`` with float32 samples of that span and
     ``audio_offset`` so that the clips' windows fall on the same samples (it may be
     negative: frame 0 lies before the span); adds ``audio_gain_db``."""
+
+    example = dict(args=dict(min_db=-3.0, max_db=3.0), input=lambda: _example_audio(),
+                   adds=("audio", "audio_offset", "audio_gain_db"))
 
     def __init__(self, min_db: float = -6.0, max_db: float = 6.0, clip: bool = True) -> None:
         if not float(min_db) <= float(max_db):
@@ -294,6 +306,11 @@ class SpecAugment:
     dtype); adds ``spec_masks`` ``{'freq': [(start, width)], 'time': [[(start, width)]
     per clip]}``."""
 
+    example = dict(args=dict(freq_masks=1, freq_width=4, time_masks=1, time_width=4),
+                   input=lambda: {"mel": np.random.default_rng(0).random((2, 1, 16, 16), dtype=np.float32),
+                                  "sample_id": "example"},
+                   adds=("mel", "spec_masks"))
+
     def __init__(self, freq_masks: int = 2, freq_width: int = 8, time_masks: int = 2,
                  time_width: int = 8, fill: Union[float, str] = 0.0) -> None:
         counts = dict(freq_masks=freq_masks, freq_width=freq_width, time_masks=time_masks,
@@ -330,3 +347,17 @@ class SpecAugment:
     def __repr__(self) -> str:
         return (f"SpecAugment(freq_masks={self.freq_masks}, freq_width={self.freq_width}, "
                 f"time_masks={self.time_masks}, time_width={self.time_width}, fill={self.fill!r})")
+
+
+# -- examples (pisa.registry): the results dicts the augmentations read, made in code --
+def _example_frames() -> Dict:
+    """Frames ``(2, 4, 16, 20, 3)`` as DecodeFrames and CropResize leave them."""
+    return {"imgs": np.random.default_rng(0).integers(0, 256, (2, 4, 16, 20, 3), dtype=np.uint8),
+            "sample_id": "example"}
+
+
+def _example_audio() -> Dict:
+    """One second of noise at 8 kHz and the frames of two clips at 10 fps, from 0.1 s."""
+    audio = 0.1 * np.random.default_rng(0).standard_normal(8000).astype(np.float32)
+    return {"audio": audio, "audio_sr": 8000, "audio_offset": 800, "fps": 10.0,
+            "frame_inds": np.arange(8, dtype=np.int64).reshape(2, 4), "sample_id": "example"}

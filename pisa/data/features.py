@@ -267,6 +267,8 @@ class AllClipsSampler(ClipSampler):
     ``rg_swintx.py``: "drop head and tail evenly, keep the middle"). ``num_clips`` is the
     fewest clips a performance must have (and the clips of a timeline segment)."""
 
+    example = dict(args=dict(clip_len=4, num_clips=2), num_frames=19)
+
     def __init__(self, clip_len: int = 32, num_clips: int = 1) -> None:
         super().__init__(num_clips=num_clips, clip_len=clip_len)
 
@@ -292,6 +294,10 @@ class LoadClipFeatures:
     memory-mapped) or ``clip_features`` (the array itself), and ``clip_rows``
     ``(start, stop)``. Adds ``features`` float32 ``(K, D)``. A file that is missing, not
     2-D or shorter than the rows raises an error naming it and the sample."""
+
+    example = dict(args=dict(), input=lambda: {"clip_features": np.ones((10, 6), np.float32),
+                                              "clip_rows": (2, 6), "sample_id": "example"},
+                   adds=("features",))
 
     def __init__(self) -> None:
         self._memmaps = KeptOpen(16, functools.partial(np.load, mmap_mode="r"))
@@ -325,6 +331,9 @@ class RandomClipWindow:
     drawn. ``random=False`` takes the centre window (evaluation batches of equal length).
     Reads and replaces ``features`` ``(K, D)``; adds ``clip_window`` (start, valid clips)."""
 
+    example = dict(args=dict(clip_num=4), input=lambda: {"features": np.ones((6, 3), np.float32)},
+                   adds=("features", "clip_window"))
+
     def __init__(self, clip_num: int = 68, random: bool = True) -> None:
         if int(clip_num) < 1:
             raise ValueError(f"RandomClipWindow: clip_num must be >= 1, got {clip_num}")
@@ -355,6 +364,11 @@ class PackFeatureInputs:
     """Pack a clip-feature sample: ``inputs[modality]`` float32 ``(K, D)`` from
     ``features``; ``data_samples`` with ``label``, ``score``, ``sample_id``, ``group``
     (as :class:`~pisa.data.transforms.PackAQAInputs`)."""
+
+    example = dict(args=dict(modality="video"),
+                   input=lambda: {"features": np.ones((4, 3), np.float32), "label": 1, "score": 1.5,
+                                  "sample_id": "example", "group": "example"},
+                   adds=("inputs", "data_samples"))
 
     def __init__(self, modality: str = "video") -> None:
         if modality not in MODALITIES:

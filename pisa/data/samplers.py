@@ -140,6 +140,8 @@ class ContiguousSampler(ClipSampler):
     to ``jitter`` frames (:func:`jitter_clips`; clips keep their order while
     ``jitter < clip_len / 2``); without ``rng`` the exact scheme."""
 
+    example = dict(args=dict(num_clips=2, clip_len=4), num_frames=20)
+
     def __init__(self, num_clips: int = 10, clip_len: int = 16, max_samples: Optional[int] = None,
                  jitter: int = 0) -> None:
         super().__init__(num_clips, clip_len)
@@ -173,6 +175,8 @@ class UniformSampler(ContiguousSampler):
     """:func:`uniform_indices` (the released "unidist" scheme); ``jitter`` as
     :class:`ContiguousSampler`'s (jittered clips may reach into the dropped tail)."""
 
+    example = dict(args=dict(num_clips=2, clip_len=4, jitter=1), num_frames=21)
+
     def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
         inds = uniform_indices(num_frames, self.num_clips, self.clip_len, self.max_samples)
         return self._jittered(inds, num_frames, rng)
@@ -182,6 +186,8 @@ class UniformSampler(ContiguousSampler):
 class CenterClipSampler(ClipSampler):
     """:func:`center_clip_indices`: one deterministic sample per video (testing)."""
 
+    example = dict(args=dict(num_clips=3, clip_len=4), num_frames=20)
+
     def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
         return center_clip_indices(num_frames, self.num_clips, self.clip_len)
 
@@ -190,6 +196,8 @@ class CenterClipSampler(ClipSampler):
 class RandomClipSampler(ClipSampler):
     """:func:`random_clip_indices`: one sample per video, drawn anew on every read
     (training)."""
+
+    example = dict(args=dict(num_clips=3, clip_len=4), num_frames=20)
 
     random = True
 

@@ -65,6 +65,8 @@ class DecodeFrames:
     when the frames came, already cropped and resized, from the prepared cache: then no
     decoder runs). ``keep_open`` readers stay open for the next samples."""
 
+    example = dict(args=dict(keep_open=1), input=lambda: _example_cache_entry(), adds=("imgs", "from_cache"))
+
     def __init__(self, keep_open: int = 2) -> None:
         self.keep_open = int(keep_open)
         # memmaps of cache entries and readers open lazily, per worker process
@@ -102,6 +104,9 @@ class CropResize:
     cropped and resized when prepared, so they pass as they are. A box outside the frame,
     or inverted, raises an error naming the sample."""
 
+    example = dict(args=dict(size=(8, 8)), input=lambda: dict(_example_frames(), crop_box=(2, 1, 18, 15)),
+                   adds=("imgs",))
+
     def __init__(self, size: Sequence[int] = (112, 112),
                  resize: Optional[Sequence[int]] = None) -> None:
         self.size = (int(size[0]), int(size[1]))
@@ -134,6 +139,8 @@ class RandomFlip:
     ``(seed, epoch, rank, worker id)`` (:class:`pisa.data.base.WorkerEpochSeeds`), so an
     epoch flips the same samples whatever ran before it (a resume included)."""
 
+    example = dict(args=dict(prob=0.5), input=lambda: _example_frames(), adds=("imgs", "flip"))
+
     def __init__(self, prob: float = 0.5) -> None:
         self.prob = float(prob)
 
@@ -157,6 +164,9 @@ class LoadAudio:
     ``video_path``, ``frame_offset``, ``fps``, ``cache_entry``. Adds ``audio`` float32
     ``(S,)``, ``audio_sr`` (the rate of ``audio``) and ``audio_offset`` (the sample index
     of the trimmed performance's frame 0: the audio is aligned with the source video)."""
+
+    example = dict(args=dict(sample_rate=8000), input=lambda: _example_cache_entry(),
+                   adds=("audio", "audio_sr", "audio_offset"))
 
     def __init__(self, sample_rate: Optional[int] = 22050, keep: int = 2) -> None:
         self.sample_rate = None if sample_rate is None else int(sample_rate)
@@ -214,6 +224,9 @@ class MelSpectrogram:
     recipe is ``pad_mode='reflect', image='release', max_value=1.0`` with
     ``LoadAudio(sample_rate=None)``."""
 
+    example = dict(args=dict(size=(16, 16), n_fft=256, hop_length=64, n_mels=16, fmax=4000.0),
+                   input=lambda: _example_audio(), adds=("mel",))
+
     def __init__(self, size: Sequence[int] = (224, 224), n_fft: int = 2048, hop_length: int = 512,
                  n_mels: int = 128, fmin: float = 20.0, fmax: float = 8300.0, top_db: float = 80.0,
                  pad_mode: str = "constant", image: str = "float", max_value: float = 255.0,
@@ -258,6 +271,11 @@ class PackAQAInputs:
     as it is; e.g. MTL-AQA's ``difficulty`` and ``judge_scores``; a record without it is an
     error)."""
 
+    example = dict(args=dict(modalities=("video", "audio")),
+                   input=lambda: dict(_example_frames(), mel=np.zeros((2, 1, 16, 16), np.float32), label=1,
+                                      score=1.5, group="example"),
+                   adds=("inputs", "data_samples"))
+
     def __init__(self, modalities: Sequence[str] = ("video", "audio"),
                  meta_keys: Sequence[str] = ()) -> None:
         unknown = set(modalities) - {"video", "audio"}
@@ -288,3 +306,35 @@ class PackAQAInputs:
     def __repr__(self) -> str:
         return f"PackAQAInputs(modalities={self.modalities}, meta_keys={self.meta_keys})"
 
+
+# -- examples (pisa.registry): the results dicts the transforms read, made in code -----
+def _example_frames() -> Dict:
+    """Frames ``(2, 4, 16, 20, 3)`` as DecodeFrames leaves them."""
+    imgs = np.random.default_rng(0).integers(0, 256, (2, 4, 16, 20, 3), dtype=np.uint8)
+    return {"imgs": imgs, "from_cache": False, "crop_box": None, "sample_id": "example",
+            "ann_source": "example"}
+
+
+def _example_audio() -> Dict:
+    """One second of noise at 8 kHz and the frames of two clips at 10 fps."""
+    audio = 0.1 * np.random.default_rng(0).standard_normal(8000).astype(np.float32)
+    return {"audio": audio, "audio_sr": 8000, "audio_offset": 0, "fps": 10.0,
+            "frame_inds": np.arange(8, dtype=np.int64).reshape(2, 4), "sample_id": "example",
+            "ann_source": "example"}
+
+
+def _example_cache_entry() -> Dict:
+    """A prepared-cache entry (frames, audio at 8 kHz, ``meta.json``) in a temporary
+    folder removed at exit, and the frames of two clips from it."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="pisa-example-")
+    atexit.register(shutil.rmtree, folder, True)
+    np.save(os.path.join(folder, "frames.npy"), _example_frames()["imgs"].reshape(8, 16, 20, 3))
+    np.save(os.path.join(folder, "audio.npy"), _example_audio()["audio"])
+    with open(os.path.join(folder, "meta.json"), "w") as f:
+        json.dump({"sample_rate": 8000}, f)
+    return {"cache_entry": folder, "frame_inds": np.arange(8, dtype=np.int64).reshape(2, 4),
+            "frame_offset": 0, "fps": 10.0, "sample_id": "example", "ann_source": "example"}

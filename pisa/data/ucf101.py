@@ -146,6 +146,10 @@ class RandomCrop:
     ``crop_offset`` ``(y, x)``. Frames smaller than ``size`` raise an error naming the
     sample."""
 
+    example = dict(args=dict(size=8),
+                   input=lambda: {"imgs": np.zeros((1, 2, 12, 14, 3), np.uint8), "sample_id": "example"},
+                   adds=("imgs", "crop_offset"))
+
     def __init__(self, size: Union[int, Sequence[int]] = 112) -> None:
         self.size = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
@@ -170,6 +174,10 @@ class RandomCrop:
 @component("transform")
 class CenterCrop(RandomCrop):
     """:class:`RandomCrop` at the centre of the frame (testing)."""
+
+    example = dict(args=dict(size=(8, 10)),
+                   input=lambda: {"imgs": np.zeros((1, 2, 12, 14, 3), np.uint8), "sample_id": "example"},
+                   adds=("imgs", "crop_offset"))
 
     def _offset(self, h: int, w: int) -> Tuple[int, int]:
         return (h - self.size[0]) // 2, (w - self.size[1]) // 2

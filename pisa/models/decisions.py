@@ -66,6 +66,8 @@ class DecisionRule(ABC):
 class ArgmaxLevel(DecisionRule):
     """The most probable level (the classifier's argmax; ties go to the lower level)."""
 
+    example = dict(args=dict(), num_classes=4)
+
     def decide(self, probs: np.ndarray, reg: np.ndarray) -> np.ndarray:
         return probs.argmax(axis=1).astype(np.int64)
 
@@ -75,6 +77,8 @@ class ExpectedLevel(DecisionRule):
     """The expected level ``sum_k k p_k``, rounded: minimises the squared error in levels
     under the predictive distribution."""
 
+    example = dict(args=dict(), num_classes=4)
+
     def decide(self, probs: np.ndarray, reg: np.ndarray) -> np.ndarray:
         return _round_level(expected_level(probs), probs.shape[1])
 
@@ -83,6 +87,8 @@ class ExpectedLevel(DecisionRule):
 class MedianLevel(DecisionRule):
     """The median of the predictive distribution (the lowest level whose cumulative
     probability reaches 1/2): minimises the expected absolute error in levels."""
+
+    example = dict(args=dict(), num_classes=4)
 
     def decide(self, probs: np.ndarray, reg: np.ndarray) -> np.ndarray:
         cumulative = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
@@ -95,6 +101,8 @@ class RegressionLevel(DecisionRule):
     """The regression output (trained on the 0-based level), rounded and clipped to
     ``0..C-1``."""
 
+    example = dict(args=dict(), num_classes=4)
+
     def decide(self, probs: np.ndarray, reg: np.ndarray) -> np.ndarray:
         return _round_level(reg, probs.shape[1])
 
@@ -102,6 +110,8 @@ class RegressionLevel(DecisionRule):
 @component("decision_rule")
 class BlendLevel(DecisionRule):
     """``weight * expected level + (1 - weight) * regression``, rounded and clipped."""
+
+    example = dict(args=dict(weight=0.5), num_classes=4)
 
     def __init__(self, weight: float = 0.5) -> None:
         if not 0.0 <= float(weight) <= 1.0:

@@ -53,6 +53,10 @@ class ClassicalFeatureBaseline(Baseline):
         n_fft, hop_length: the audio analysis's FFT window and hop (samples).
     """
 
+    example = dict(args=dict(audio=True, video=False, seconds=0.5, sample_rate=8000, n_fft=256,
+                             hop_length=64),
+                   records=lambda: _example_records())
+
     def __init__(self, audio: bool = True, video: bool = True, seconds: float = 10.0,
                  video_frames: int = 32, video_size: Sequence[int] = (32, 32),
                  model: str = "auto", C: float = 1.0, seed: int = 0,
@@ -228,3 +232,27 @@ class ClassicalFeatureBaseline(Baseline):
             probs[:, self._only_level] = 1.0
         expected = probs @ np.arange(levels, dtype=np.float64)
         return [prediction_of(r, int(np.argmax(p)), p, s) for r, p, s in zip(records, probs, expected)]
+
+
+def _example_records() -> Tuple[List[Record], List[Record]]:
+    """Training and test records of 2 levels, each with a wav of tones at 8 kHz in a
+    temporary folder removed at exit (the ``example``); the louder level is higher."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    from pisa.io.media import write_wav
+
+    folder = tempfile.mkdtemp(prefix="pisa-example-")
+    atexit.register(shutil.rmtree, folder, True)
+    t = np.arange(4000) / 8000.0
+    records = []
+    for i in range(8):
+        level = i % 2
+        path = os.path.join(folder, f"p{i}.wav")
+        write_wav(path, (0.1 + 0.3 * level) * np.sin(2 * np.pi * (220.0 + 40.0 * i) * t), 8000)
+        records.append({"perf_id": f"p{i}", "audio_path": path, "video_path": None, "frame_offset": 0,
+                        "num_frames": 5, "fps": 10.0, "crop_box": None, "label": level,
+                        "score": float(level), "group": f"p{i}"})
+    return records[:6], records[6:]

@@ -2,7 +2,7 @@
 frequencies as probabilities (the mean training score on a score dataset)."""
 from __future__ import annotations
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -21,6 +21,8 @@ class MajorityBaseline(Baseline):
     Args:
         num_classes: levels ``C``; None: the training records' highest label + 1.
     """
+
+    example = dict(args=dict(num_classes=3), records=lambda: _example_records())
 
     def __init__(self, num_classes: Optional[int] = None) -> None:
         super().__init__(num_classes)
@@ -47,3 +49,10 @@ class MajorityBaseline(Baseline):
             return [prediction_of(r, -1, [], self.mean_score) for r in records]
         label = int(np.argmax(self.frequencies))
         return [prediction_of(r, label, self.frequencies, self.mean_score) for r in records]
+
+
+def _example_records() -> Tuple[List[Record], List[Record]]:
+    """Training and test records of 3 levels, no media (the ``example``)."""
+    records = [{"perf_id": f"p{i}", "label": i % 3, "score": float(i % 3), "group": f"p{i}"}
+               for i in range(9)]
+    return records[:6], records[6:]

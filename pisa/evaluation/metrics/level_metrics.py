@@ -116,6 +116,15 @@ class LevelMetrics(BaseMetric):
             ``metainfo['num_classes']``, else the length of the first sample's ``probs``.
     """
 
+    example = dict(
+        args=dict(num_classes=3), dataset_meta=dict(num_classes=3),
+        predictions=lambda: _example_predictions(perfect=False),
+        keys=("accuracy", "performance_accuracy", "mae", "performance_mae", "within1",
+              "performance_within1", "balanced_accuracy", "ece", "performance_ece"),
+        perfect=dict(predictions=lambda: _example_predictions(perfect=True),
+                     values=dict(accuracy=1.0, performance_accuracy=1.0, mae=0.0, within1=1.0,
+                                 balanced_accuracy=1.0)))
+
     # keys stay unprefixed ('accuracy', ...); pass prefix= to namespace them
     default_prefix: Optional[str] = ""
 
@@ -181,3 +190,18 @@ class LevelMetrics(BaseMetric):
             CONFUSION_MATRIX_KEY: cm.tolist(),
             RELIABILITY_KEY: reliability_bins(confidence, gt == pred),
         }
+
+
+def _example_predictions(perfect: bool) -> List[Dict[str, Any]]:
+    """Predict outputs of 3 levels, 2 samples per performance: the truth, certain, when
+    ``perfect``; else confident guesses, some wrong (the ``example``)."""
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(12):
+        gt = (i // 2) % 3
+        probs = np.eye(3)[gt] if perfect else rng.dirichlet(np.ones(3))
+        out.append({"pred_label": int(np.argmax(probs)), "probs": probs.tolist(),
+                    "pred_score": float(gt if perfect else probs @ np.arange(3)), "gt_label": gt,
+                    "gt_score": float(gt), "sample_id": f"s{i}", "group": f"p{i // 2}",
+                    "decision": {"type": "ArgmaxLevel"}})
+    return out

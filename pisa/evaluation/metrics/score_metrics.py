@@ -84,6 +84,13 @@ class ScoreMetrics(BaseMetric):
             action (``dataset_meta['actions']``) or the range is per action.
     """
 
+    example = dict(
+        args=dict(score_range=(0.0, 10.0)), dataset_meta=dict(),
+        predictions=lambda: _example_predictions(perfect=False),
+        keys=("spearman", "rl2", "performance_spearman"),
+        perfect=dict(predictions=lambda: _example_predictions(perfect=True),
+                     values=dict(spearman=1.0, rl2=0.0, performance_spearman=1.0)))
+
     default_prefix: Optional[str] = ""
 
     def __init__(self, score_range: Any = None, per_action: Optional[bool] = None,
@@ -238,3 +245,16 @@ def _check_range(value: Any, what: str) -> Any:
         raise ValueError(f"ScoreMetrics: {what} must be (s_min, s_max) with s_max > s_min, "
                          f"got {value!r}")
     return (lo, hi)
+
+
+def _example_predictions(perfect: bool) -> List[Dict[str, Any]]:
+    """Predict outputs of a score dataset (0..10), 2 samples per performance: the true
+    score when ``perfect``, else the true score and noise (the ``example``)."""
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(12):
+        gt = float(i // 2) * 1.5
+        pred = gt if perfect else gt + float(rng.normal(0.0, 1.0))
+        out.append({"pred_label": -1, "probs": [], "pred_score": pred, "gt_label": -1,
+                    "gt_score": gt, "sample_id": f"s{i}", "group": f"p{i // 2}"})
+    return out

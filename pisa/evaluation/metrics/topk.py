@@ -33,6 +33,11 @@ class TopKAccuracy(BaseMetric):
         topk: the values of ``k``, each >= 1.
     """
 
+    example = dict(
+        args=dict(topk=(1, 2)), dataset_meta=dict(), predictions=lambda: _example_predictions(perfect=False),
+        keys=("top1", "top2"),
+        perfect=dict(predictions=lambda: _example_predictions(perfect=True), values=dict(top1=1.0, top2=1.0)))
+
     default_prefix: Optional[str] = None
 
     def __init__(self, topk: Sequence[int] = (1, 5), collect_device: str = "cpu",
@@ -64,3 +69,11 @@ class TopKAccuracy(BaseMetric):
             raise ValueError("TopKAccuracy: no labelled predictions to evaluate")
         ranks = np.array([r["rank"] for r in results])
         return {f"top{k}": float(np.mean(ranks < k)) for k in self.topk}
+
+
+def _example_predictions(perfect: bool) -> List[Dict[str, Any]]:
+    """Class scores of 4 classes for 8 samples: the truth ranked first when ``perfect``,
+    else random (the ``example``)."""
+    rng = np.random.default_rng(0)
+    return [{"probs": (np.eye(4)[i % 4] if perfect else rng.dirichlet(np.ones(4))).tolist(),
+             "gt_label": i % 4, "sample_id": f"s{i}"} for i in range(8)]
