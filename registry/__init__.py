@@ -38,7 +38,9 @@ dataset         ``DATASETS``                 a ``torch.utils.data.Dataset`` of p
                                              samples ``{'inputs': {...}, 'data_samples':
                                              {...}}``.
 transform       ``TRANSFORMS``               ``dict -> dict`` (documents keys read/added).
-clip_sampler    ``CLIP_SAMPLERS``            ``frames -> (S, K, T)`` int64 frame indices.
+clip_sampler    ``CLIP_SAMPLERS``            ``sampler(num_frames, rng=None) -> (S, K, T)``
+                                             int64 frame indices in ``0..num_frames-1``;
+                                             the same on every call unless ``random``.
 metric          ``METRICS``                  an ``mmengine.evaluator.BaseMetric``.
 hook            ``HOOKS``                    an ``mmengine.hooks.Hook``.
 optim_wrapper   ``OPTIM_WRAPPERS``           an ``mmengine.optim.OptimWrapper``.

@@ -49,7 +49,7 @@ def test_pisa_list_shows_the_method_components_from_their_distributions(capsys):
             assert re.search(rf"^{kind}\s+{name}\s+{dist_name} {re.escape(dist.version)}$", out, re.M), name
     # the pair sampling is the framework's own
     assert re.search(r"^dataset\s+ExemplarDataset\s+built-in$", out, re.M)
-    # the generated registry tests (tests/test_models_registry.py) see the heads and losses
+    # the generated component tests (tests/test_component_examples.py) see the heads and losses
     assert {"USDLHead", "MUSDLHead"} <= {r.name for r in registrations("head")}
     assert {"USDLLoss", "MUSDLLoss"} <= {r.name for r in registrations("loss")}
 
