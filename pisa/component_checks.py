@@ -398,6 +398,3 @@ def check_component(kind: str, obj: Any, name: Optional[str] = None) -> Any:
                          f"{', '.join(CHECKS)} declare examples")
     return CHECKS[kind](obj, name)
 
-
-__all__ = ["CHECKS", "ComponentCheckError", "PREDICTION_KEYS", "check_component", "check_example",
-           "label_of"] + [f.__name__ for f in CHECKS.values()]
