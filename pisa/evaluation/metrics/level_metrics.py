@@ -122,8 +122,8 @@ class LevelMetrics(BaseMetric):
         keys=("accuracy", "performance_accuracy", "mae", "performance_mae", "within1",
               "performance_within1", "balanced_accuracy", "ece", "performance_ece"),
         perfect=dict(predictions=lambda: _example_predictions(perfect=True),
-                     values=dict(accuracy=1.0, performance_accuracy=1.0, mae=0.0, within1=1.0,
-                                 balanced_accuracy=1.0)))
+                     values=dict(accuracy=1.0, performance_accuracy=1.0, mae=0.0, performance_mae=0.0,
+                                 within1=1.0, balanced_accuracy=1.0, ece=0.0)))
 
     # keys stay unprefixed ('accuracy', ...); pass prefix= to namespace them
     default_prefix: Optional[str] = ""
