@@ -113,7 +113,7 @@ class ComponentRegistry(Registry):
     def import_from_location(self) -> None:
         if not self._imported:
             super().import_from_location()
-            from pisa.plugins import load_plugins
+            from pisa.plugin_loader import load_plugins
 
             load_plugins()
 

@@ -19,7 +19,7 @@ from scipy import stats
 from test_pairs import write_mtl_aqa
 
 from pisa.engine.config import load_config
-from pisa.plugins import registrations
+from pisa.plugin_loader import registrations
 from pisa.registry import DATASETS, HEADS, LOSSES, MODELS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pisa.plugins import registrations
+from pisa.plugin_loader import registrations
 from pisa.registry import (AGGREGATORS, BACKBONES, EXAMPLE_KEYS, FUSIONS, HEADS, LOSSES,
                            component_example)
 

@@ -71,7 +71,7 @@ def test_pip_installed_plugin_is_discovered_and_built_from_config(tmp_path):
     code = textwrap.dedent("""
         import sys, torch
         from pisa.registry import AGGREGATORS
-        from pisa.plugins import registrations
+        from pisa.plugin_loader import registrations
         agg = AGGREGATORS.build(dict(type='TransformerAggregator', in_features=16))
         print(sys.modules[type(agg).__module__].__file__)
         print(tuple(agg(torch.randn(2, 5, 16)).shape))
