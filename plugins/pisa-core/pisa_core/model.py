@@ -1,184 +1,16 @@
-"""pisa plugin: CoRe (Yu et al., "Group-aware Contrastive Regression for Action Quality
-Assessment", ICCV 2021), as the authors' code (github.com/yuxumin/CoRe) runs it.
-
-A video's score is regressed *relative to an exemplar* of known score: both go through
-one backbone, and ``[exemplar feature, query feature, exemplar score / score_range]``
-goes into the group-aware regression tree (GART). The tree's leaves are groups of score
-differences: ``2 ** (depth - 1)`` intervals, symmetric about 0, whose positive half cuts
-the training pairs' differences ``|s_i - s_j|`` at their quantiles (the first starts at
-0, the last ends at ``score_range``). The tree classifies the difference into a group
-(the leaves' log-probabilities are sums of log-softmaxes down the path) and regresses
-its position inside the group, in [0, 1]. The loss is the NLL of the true group plus,
-per group, the MSE of the position of the pairs that fall in it, both ways round (each
-video of a training pair is once the exemplar). At test time ``E`` exemplars vote: each
-gives ``exemplar score + predicted difference``, and the prediction is their mean.
-
-On MTL-AQA (``usingDD``) the score regressed is the execution part, ``final score /
-difficulty``, the exemplars share the query's difficulty (``ExemplarDataset(same=
-('difficulty',))``) and the prediction is multiplied back by the difficulty.
-
-Components:
-
-- model ``CoReModel``: a backbone and an aggregator from the registry, the tree,
-  ``divide_by`` (``'difficulty'`` or None), ``score_range`` (30 on MTL-AQA, 100 on
-  AQA-7). Reads the pair samples of :class:`pisa.data.pairs.ExemplarDataset`.
-- model ``ExemplarDataPreprocessor``: :class:`pisa.models.data_preprocessor.
-  AQADataPreprocessor` that also normalises ``inputs['exemplar_video']``.
-- hook ``CoReGroupHook``: before training, builds the tree's groups from the training
-  dataset's :meth:`~pisa.data.pairs.ExemplarDataset.pair_differences` (they are a
-  buffer of the model, so a checkpoint carries them to ``pisa test``).
-
-Where this follows the authors and where it does not:
-
-- Followed: the feature layout and ``score / score_range``; the tree (grouped 1x1
-  convolutions, depth 5, hidden 256) and its path log-probabilities; the symmetric
-  quantile groups of the within-difficulty training differences (``Group_helper``, Min 0,
-  Max ``score_range``); NLL + per-group MSE, both ways; argmax-group decoding; the
-  exemplar of the same difficulty, another performance than the query's (a training dive
-  whose difficulty no other has is paired with itself: ``fallback='self'``); voting over
-  up to 10 training exemplars at test time, times the difficulty; Adam 1e-3 with the
-  backbone at 0.1x, batch 1 with gradients accumulated over 2 steps (the configs).
-- Departures: the backbone is the config's (the authors': a Kinetics I3D, not shipped
-  here); clips come from the framework's samplers over the annotated dive (the authors:
-  103 frames ending at the dive's end, shifted by -3..3 in training, 10 clips at frames
-  0, 10, ..., 80, 86); the test-time exemplars are fixed per sample (seeded), where the
-  reference code reshuffles a shared list; a query with fewer than ``E`` candidates
-  votes over the ones it has (the dataset pads and marks the rest invalid), as the
-  reference code's ``[:voter_number]`` does; a difference outside every group (``|d| >=
-  score_range``) is trained on the nearest group with its position clipped to [0, 1],
-  where the reference code's all-zero one-hot picks group 0 and no position.
-"""
+"""CoRe's model: one backbone over query and exemplars, the regression tree over each
+(query, exemplar) pair, the exemplars' votes averaged (the package docstring)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.hooks import Hook
-from mmengine.model import BaseModel, is_model_wrapper
-from torch import nn
+from mmengine.model import BaseModel
 
-from pisa.hookspecs import hookimpl
-from pisa.models.batch import sample_column
-from pisa.models.data_preprocessor import AQADataPreprocessor
-from pisa.registry import AGGREGATORS, BACKBONES, MODELS
-
-__version__ = "0.1.0"
-
-ConfigType = Union[dict, nn.Module]
-
-
-# ---------------------------------------------------------------------- the groups
-def group_bounds(differences: Sequence[float], num_leaf: int, score_range: float) -> np.ndarray:
-    """CoRe's ``Group_helper`` (symmetric, ``Min=0``, ``Max=score_range``): ``(P,)``
-    training differences -> ``(num_leaf, 2)`` float64 ``[low, high]`` per group, the
-    positive half at the differences' quantiles, the negative half its mirror."""
-    d = np.sort(np.abs(np.asarray(differences, dtype=np.float64)))
-    if num_leaf < 2 or num_leaf % 2:
-        raise ValueError(f"group_bounds: num_leaf must be even and >= 2, got {num_leaf}")
-    if not len(d):
-        raise ValueError("group_bounds: no training differences to build the groups from")
-    n, half = len(d), num_leaf // 2
-    bounds = np.zeros((num_leaf, 2))
-    for i in range(half):
-        low = 0.0 if i == 0 else d[int((i / half) * (n - 1))]
-        high = float(score_range) if i == half - 1 else d[int(((i + 1) / half) * (n - 1))]
-        bounds[half + i] = (low, high)
-        bounds[half - 1 - i] = (-high, -low)
-    return bounds
-
-
-def leaf_targets(delta: torch.Tensor, bounds: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """CoRe's ``produce_label``: ``(N,)`` differences -> ``(group (N,) int64, position
-    (N,))``: the group holding each (``low <= d < high`` for ``d >= 0``, ``low < d <=
-    high`` below 0) and ``(d - low) / (high - low)`` (``d - low`` for a zero-width group).
-    A difference in no group goes to the nearest, its position clipped to [0, 1]."""
-    low, high = bounds[:, 0][None, :], bounds[:, 1][None, :]
-    d = delta.to(bounds.dtype)[:, None]
-    member = torch.where(d >= 0, (low <= d) & (d < high), (low < d) & (d <= high))
-    inside = member.any(dim=1)
-    nearest = ((low - d).clamp(min=0) + (d - high).clamp(min=0)).argmin(dim=1)
-    leaf = torch.where(inside, member.to(torch.int8).argmax(dim=1), nearest)
-    lo, width = bounds[leaf, 0], bounds[leaf, 1] - bounds[leaf, 0]
-    offset = d[:, 0] - lo
-    position = torch.where(width == 0, offset, offset / torch.where(width == 0, torch.ones_like(width), width))
-    position = torch.where(inside, position, position.clamp(0.0, 1.0))
-    return leaf, position
-
-
-def decode_differences(leaf_logp: torch.Tensor, positions: torch.Tensor, bounds: torch.Tensor) -> torch.Tensor:
-    """CoRe's ``inference``: the most probable group and its regressed position ->
-    ``(N,)`` differences ``low + (high - low) * position`` (``low + position`` for a
-    zero-width group)."""
-    leaf = leaf_logp.argmax(dim=1)
-    lo, width = bounds[leaf, 0], bounds[leaf, 1] - bounds[leaf, 0]
-    pos = positions.gather(1, leaf[:, None])[:, 0].to(bounds.dtype)
-    return torch.where(width == 0, lo + pos, lo + width * pos)
-
-
-class GroupAwareRegressionTree(nn.Module):
-    """CoRe's ``RegressTree``: ``(N, in_features)`` -> ``(leaf log-probabilities (N, L),
-    positions (N, L))`` with ``L = 2 ** (depth - 1)``; each level is a grouped 1x1
-    convolution (one group per node), each node splits in two by a log-softmax, a
-    leaf's log-probability is the sum along its path, and one linear regressor per leaf
-    gives the position."""
-
-    def __init__(self, in_features: int, hidden: int = 256, depth: int = 5) -> None:
-        super().__init__()
-        if depth < 2:
-            raise ValueError(f"GroupAwareRegressionTree: depth must be >= 2, got {depth}")
-        self.depth, self.num_leaf = depth, 2 ** (depth - 1)
-        self.first_layer = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(inplace=True))
-        self.feature_layers = nn.ModuleList([
-            nn.Sequential(nn.Conv1d(2 ** d * hidden, 2 ** (d + 1) * hidden, 1, groups=2 ** d),
-                          nn.ReLU(inplace=True)) for d in range(depth - 1)])
-        self.clf_layers = nn.ModuleList([
-            nn.Conv1d(2 ** d * hidden, 2 ** (d + 1), 1, groups=2 ** d) for d in range(depth - 1)])
-        self.reg_layer = nn.Conv1d(self.num_leaf * hidden, self.num_leaf, 1, groups=self.num_leaf)
-
-    def forward(self, feats: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        x = self.first_layer(feats)[:, :, None]
-        n = len(x)
-        logp = None
-        for clf, layer in zip(self.clf_layers, self.feature_layers):
-            split = F.log_softmax(clf(x)[:, :, 0].view(n, -1, 2), dim=-1)
-            if logp is not None:  # add each node's own log-probability to its two children
-                split = split + logp.reshape(n, -1, 1)
-            logp = split
-            x = layer(x)
-        return logp.reshape(n, -1), self.reg_layer(x)[:, :, 0]
-
-
-# ---------------------------------------------------------------------- the model
-class ExemplarDataPreprocessor(AQADataPreprocessor):
-    """:class:`~pisa.models.data_preprocessor.AQADataPreprocessor` for pair samples: also
-    ``inputs['exemplar_video']`` uint8 ``(B, E, K, 3, T, H, W)`` -> float32 normalised
-    alike, ``exemplar_audio`` as ``audio``, and ``data_samples['exemplar_score']`` ->
-    float32."""
-
-    def forward(self, data: dict, training: bool = False) -> dict:
-        out = super().forward(data, training)
-        inputs = dict(out["inputs"])
-        if "exemplar_video" in inputs:
-            video = inputs["exemplar_video"]
-            if video.dim() != 7:
-                raise ValueError(f"inputs['exemplar_video'] must be (B, E, K, 3, T, H, W), got "
-                                 f"{tuple(video.shape)}")
-            inputs["exemplar_video"] = self.normalize_video(video.flatten(0, 1)).view(video.shape)
-        if "exemplar_audio" in inputs:
-            audio = inputs["exemplar_audio"].float()
-            if self.audio_mean is not None and self.audio_std is not None:
-                audio = (audio - self.audio_mean) / self.audio_std
-            inputs["exemplar_audio"] = audio
-        samples = out.get("data_samples")
-        if isinstance(samples, dict) and isinstance(samples.get("exemplar_score"), torch.Tensor):
-            samples = dict(samples, exemplar_score=samples["exemplar_score"].float())
-        return {"inputs": inputs, "data_samples": samples}
-
-
-def _build(registry, cfg: ConfigType, **default_args: Any) -> nn.Module:
-    return cfg if isinstance(cfg, nn.Module) else registry.build(cfg, default_args=default_args or None)
+from pisa.plugin_api import ConfigType, build_component, sample_truths
+from pisa_core.tree import GroupAwareRegressionTree, decode_differences, group_bounds, leaf_targets
 
 
 class CoReModel(BaseModel):
@@ -215,12 +47,13 @@ class CoReModel(BaseModel):
                  data_preprocessor: Optional[ConfigType] = dict(type="ExemplarDataPreprocessor"),
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
+            data_preprocessor = build_component("model", data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if not float(score_range) > 0:
             raise ValueError(f"CoReModel: score_range must be > 0, got {score_range}")
-        self.backbone = _build(BACKBONES, backbone)
-        self.aggregator = _build(AGGREGATORS, aggregator, in_features=self.backbone.out_features)
+        self.backbone = build_component("backbone", backbone)
+        self.aggregator = build_component("aggregator", aggregator,
+                                          in_features=self.backbone.out_features)
         feature = self.aggregator.out_features
         self.tree = GroupAwareRegressionTree(2 * feature + 1, tree_hidden, tree_depth)
         self.score_range, self.divide_by = float(score_range), divide_by
@@ -360,45 +193,6 @@ class CoReModel(BaseModel):
         if self.divide_by is not None:
             votes = votes * self._column(data_samples, self.divide_by, query.device).to(torch.float64)[:, None]
         pred = (votes * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1)
-        columns = {key: sample_column(data_samples, key, cast, batch)
-                   for key, cast in (("label", int), ("score", float), ("sample_id", str), ("group", str))}
-        return [dict(pred_label=-1, probs=[], pred_score=float(pred[i]), gt_label=columns["label"][i],
-                     gt_score=columns["score"][i], sample_id=columns["sample_id"][i],
-                     group=columns["group"][i], votes=votes[i][valid[i]].tolist())
-                for i in range(batch)]
-
-
-class CoReGroupHook(Hook):
-    """Before training, build the CoRe model's groups from the training dataset's pair
-    differences (an :class:`~pisa.data.pairs.ExemplarDataset`, whose ``same`` rule picks
-    the pairs; divided by the model's ``divide_by``), and log them."""
-
-    priority = "NORMAL"
-
-    def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if not hasattr(model, "set_groups"):
-            raise TypeError(f"CoReGroupHook: the model {type(model).__name__} has no set_groups "
-                            "(a CoReModel does)")
-        datasets = _datasets_with(runner.train_dataloader.dataset, "pair_differences")
-        if not datasets:
-            raise TypeError("CoReGroupHook: the training dataset is not an ExemplarDataset (no "
-                            "pair_differences to build the groups from)")
-        differences = datasets[0].pair_differences(divide_by=model.divide_by)
-        model.set_groups(differences)
-        bounds = model.group_bounds.cpu().numpy()
-        runner.logger.info(f"CoRe groups from {len(differences)} training pairs: "
-                           + ", ".join(f"[{lo:.3g}, {hi:.3g}]" for lo, hi in bounds))
-
-
-def _datasets_with(dataset: Any, method: str) -> list:
-    from pisa.engine.hooks import datasets_with
-
-    return datasets_with(dataset, method)
-
-
-@hookimpl
-def pisa_register_components(register) -> None:
-    register("model", CoReModel)
-    register("model", ExemplarDataPreprocessor)
-    register("hook", CoReGroupHook)
+        return [dict(pred_label=-1, probs=[], pred_score=float(pred[i]), **truth,
+                     votes=votes[i][valid[i]].tolist())
+                for i, truth in enumerate(sample_truths(data_samples, batch))]

@@ -1,12 +1,5 @@
-"""pisa plugin: torchvision's video ResNets as clip backbones.
-
-``TorchvisionVideoResNet(arch=...)`` wraps ``torchvision.models.video.{r3d_18, mc3_18,
-r2plus1d_18}`` without their classifier: clips ``(N, 3, T, H, W)`` -> ``(N, 512)``.
-``TorchvisionR3D18``, ``TorchvisionMC318`` and ``TorchvisionR2Plus1D18`` fix the
-architecture. The network is always built with ``weights=None`` (nothing downloads);
-``pretrained`` names a local torchvision state-dict file (e.g. Kinetics-400 weights
-saved with ``torch.save``), loaded with :func:`pisa.models.weights.load_backbone_weights`.
-"""
+"""torchvision's video ResNets without their classifier, as clip backbones (the package
+docstring)."""
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -15,10 +8,7 @@ import torch
 from torch import nn
 from torchvision.models import video as tv_video
 
-from pisa.hookspecs import hookimpl
-from pisa.models.weights import StateDict, load_backbone_weights
-
-__version__ = "0.1.0"
+from pisa.plugin_api import StateDict, load_backbone_weights
 
 ARCHS = ("r3d_18", "mc3_18", "r2plus1d_18")
 
@@ -79,9 +69,3 @@ BACKBONES: Dict[str, type] = {
     cls.__name__: cls
     for cls in (TorchvisionVideoResNet, TorchvisionR3D18, TorchvisionMC318, TorchvisionR2Plus1D18)
 }
-
-
-@hookimpl
-def pisa_register_components(register) -> None:
-    for cls in BACKBONES.values():
-        register("backbone", cls)

@@ -1,20 +1,10 @@
-"""pisa plugin: a small transformer-encoder clip aggregator.
-
-``TransformerAggregator``: clip features ``(B, K, D)`` -> optional Linear to
-``embed_dim`` -> learned position embeddings -> ``num_layers`` transformer-encoder
-layers -> the output at a learned CLS token (``pool='cls'``) or the mean over clips
-(``pool='mean'``): ``(B, embed_dim)`` (``embed_dim`` defaults to ``D``).
-"""
+"""The transformer-encoder clip aggregator (the package docstring)."""
 from __future__ import annotations
 
 from typing import Optional
 
 import torch
 from torch import nn
-
-from pisa.hookspecs import hookimpl
-
-__version__ = "0.1.0"
 
 
 class TransformerAggregator(nn.Module):
@@ -59,8 +49,3 @@ class TransformerAggregator(nn.Module):
             x = torch.cat([self.cls_token.expand(len(x), -1, -1), x], dim=1)
         x = self.norm(self.encoder(x + self.pos_embed[:, : x.shape[1]]))
         return x[:, 0] if self.pool == "cls" else x.mean(dim=1)
-
-
-@hookimpl
-def pisa_register_components(register) -> None:
-    register("aggregator", TransformerAggregator)
