@@ -11,13 +11,13 @@ A plugin is a module named by a setuptools entry point in group ``pisa``::
 
 that implements the one hook (:mod:`pisa.hookspecs`)::
 
-    from pisa import plugin_api as pisa
+    from pisa import plugin_api
 
     class MyAggregator(torch.nn.Module):
         example = dict(args=dict(), input_shape=(2, 3, 16))  # the generated tests use it
         ...
 
-    @pisa.hookimpl
+    @plugin_api.hookimpl
     def pisa_register_components(register):
         register("aggregator", MyAggregator)
 

@@ -41,7 +41,7 @@ def _fake_installed_plugin(site: Path, dist: str, module: str, ep_name: str, bod
 
 GOOD = """
 import torch
-from pisa.hookspecs import hookimpl
+from pisa.plugin_api import hookimpl
 
 class SumAggregator(torch.nn.Module):
     def __init__(self, in_features):
