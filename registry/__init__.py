@@ -57,8 +57,9 @@ Registering. The framework's own components are marked where they are defined, w
 (:mod:`pisa.builtin_components`) imports the framework's modules and registers what they
 mark through the same hook as any plugin. Plugins never import these registries: they
 receive a ``register(kind, obj, name=None, override=False)`` callback through the
-``pisa_register_components`` hook (:mod:`pisa.hookspecs`). Looking anything up here loads
-the plugins first, once.
+``pisa_register_components`` hook (:mod:`pisa.hookspecs`), and import pisa only through
+its public plugin API (:mod:`pisa.plugin_api`: building and looking up components by
+kind, without these objects). Looking anything up here loads the plugins first, once.
 
 Examples. Every backbone, aggregator, fusion, head and loss declares a small example as
 a class attribute ``example``: constructor arguments that make it tiny, and the input it
