@@ -89,6 +89,12 @@ class Assessor:
         self.device = torch.device(device)
         self.batch_size = int(batch_size)
 
+    @classmethod
+    def prepare(cls, dataset_cfg: Dict[str, Any], source: str) -> Dict[str, Any]:
+        """What this family reads once from the dataset config before a model is built
+        (so that bad data fails fast), as keyword arguments of the constructor; none here."""
+        return {}
+
     def check_meta(self, media: PathLike, meta: Optional[Dict[str, Any]]) -> None:
         """Check a recording's ``meta`` before it is assessed (nothing to check here)."""
 

@@ -25,7 +25,7 @@ import torch
 
 from pisa.apis.assessor import Assessor, PathLike
 from pisa.apis.feature_assessor import FeatureAssessor
-from pisa.apis.pair_assessor import PairAssessor, exemplar_pool
+from pisa.apis.pair_assessor import PairAssessor
 from pisa.data.base import AQABaseDataset
 from pisa.data.features import ClipFeatureDataset
 from pisa.data.pairs import ExemplarDataset, wrapped_dataset_config
@@ -162,9 +162,7 @@ def init_assessor(config: PathLike, checkpoint: Union[PathLike, Sequence[PathLik
     source, ds_cfg, dataset_type = _dataset_config(cfg, os.fspath(config))
     paths = member_checkpoints(checkpoint)  # before a model is built: fail fast
     family = assessor_class(ds_cfg, dataset_type, f"{os.fspath(config)}: {source}.dataset")
-    extra: Dict[str, Any] = {}
-    if issubclass(family, PairAssessor):  # the pool before a model is built: fail fast
-        extra["exemplars"] = exemplar_pool(ds_cfg, os.fspath(config))
+    extra = family.prepare(ds_cfg, os.fspath(config))  # before a model is built: fail fast
     models = []
     for path in paths:
         model = MODELS.build(cfg.model)

@@ -44,6 +44,11 @@ class PairAssessor(Assessor):
         super().__init__(*args, **kwargs)
         self.exemplars = exemplars if exemplars is not None else exemplar_pool(self.dataset_cfg, self.source)
 
+    @classmethod
+    def prepare(cls, dataset_cfg: Dict[str, Any], source: str) -> Dict[str, Any]:
+        """The exemplar pool (:func:`exemplar_pool`), read once."""
+        return {"exemplars": exemplar_pool(dataset_cfg, source)}
+
     def check_meta(self, media: PathLike, meta: Optional[Dict[str, Any]]) -> None:
         """A pair-wise config's exemplars share the query's ``same`` keys: ``meta`` must
         give each (a ``ValueError`` naming the missing ones)."""
