@@ -6,9 +6,10 @@ A plugin is a module named by a setuptools entry point in group ``pisa``::
     pisa =
         my_backbones = my_package.pisa_plugin
 
-and implements hooks with :data:`hookimpl`::
+and implements hooks with :data:`hookimpl`, which it imports from the public plugin
+API (:mod:`pisa.plugin_api`, the one pisa module a plugin imports)::
 
-    from pisa.hookspecs import hookimpl
+    from pisa.plugin_api import hookimpl
 
     @hookimpl
     def pisa_register_components(register):

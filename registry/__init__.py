@@ -59,8 +59,9 @@ Registering. The framework's own components are marked where they are defined, w
 (:mod:`pisa.builtin_components`) imports the framework's modules and registers what they
 mark through the same hook as any plugin. Plugins never import these registries: they
 receive a ``register(kind, obj, name=None, override=False)`` callback through the
-``pisa_register_components`` hook (:mod:`pisa.hookspecs`). Looking anything up here loads
-the plugins first, once.
+``pisa_register_components`` hook (:mod:`pisa.hookspecs`), and import pisa only through
+its public plugin API (:mod:`pisa.plugin_api`: building and looking up components by
+kind, without these objects). Looking anything up here loads the plugins first, once.
 
 Examples. Every backbone, aggregator, fusion, head, sequence head, loss, transform, clip
 sampler, metric, decision rule and baseline declares a small example as a class
@@ -133,6 +134,18 @@ from mmengine.registry import Registry, build_from_cfg, build_model_from_cfg
 SCOPE = "pisa"
 
 
+#: run before a registry's first lookup (each is itself run-once): the plugin loader,
+#: which :mod:`pisa` installs with :func:`before_first_lookup` when it is imported
+_BEFORE_FIRST_LOOKUP: List[Callable[[], None]] = []
+
+
+def before_first_lookup(load: Callable[[], None]) -> None:
+    """Run ``load`` before any registry's first lookup (``pisa.plugin_loader.load_plugins``:
+    the registries depend on no loader, the loader on the registries)."""
+    if load not in _BEFORE_FIRST_LOOKUP:
+        _BEFORE_FIRST_LOOKUP.append(load)
+
+
 class ComponentRegistry(Registry):
     """An mmengine registry that loads the plugins before any lookup and, for an
     unknown name, raises an error that lists the names it knows."""
@@ -140,9 +153,8 @@ class ComponentRegistry(Registry):
     def import_from_location(self) -> None:
         if not self._imported:
             super().import_from_location()
-            from pisa.plugins import load_plugins
-
-            load_plugins()
+            for load in _BEFORE_FIRST_LOOKUP:
+                load()
 
     def get(self, key: str) -> Optional[Any]:
         obj = super().get(key)
@@ -291,7 +303,7 @@ KINDS: Dict[str, Registry] = {
     "baseline": BASELINES,
 }
 
-__all__ = ["KINDS", "SCOPE", "EXAMPLE_KEYS", "ComponentRegistry", "component",
+__all__ = ["KINDS", "SCOPE", "EXAMPLE_KEYS", "ComponentRegistry", "before_first_lookup", "component",
            "component_example", "marked_components"] + [
     "MODELS", "DATASETS", "TRANSFORMS", "METRICS", "HOOKS", "DATA_SAMPLERS", "VISUALIZERS",
     "OPTIM_WRAPPERS", "LOOPS", "OPTIMIZERS", "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS",

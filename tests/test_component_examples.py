@@ -20,7 +20,7 @@ from pisa.component_checks import (ComponentCheckError, check_aggregator, check_
                                    check_baseline, check_clip_sampler, check_component,
                                    check_decision_rule, check_example, check_fusion, check_head,
                                    check_loss, check_metric, check_sequence_head, check_transform)
-from pisa.plugins import registrations
+from pisa.plugin_loader import registrations
 from pisa.registry import EXAMPLE_KEYS
 
 

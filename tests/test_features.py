@@ -19,7 +19,7 @@ import torch
 from engine_helpers import REPO, render_tiny_dataset
 from pisa.cli import main as pisa_main
 from pisa.io.safe_load import load_checkpoint_file, load_pickle
-from pisa.plugins import registrations
+from pisa.plugin_loader import registrations
 from pisa.registry import DATASETS, MODELS, SEQUENCE_HEADS, component_example
 
 FEATURES = REPO / "configs" / "features"

@@ -19,7 +19,7 @@ from scipy import stats
 from test_pairs import write_mtl_aqa
 
 from pisa.engine.config import load_config
-from pisa.plugins import registrations
+from pisa.plugin_loader import registrations
 from pisa.registry import DATASETS, HEADS, LOSSES, MODELS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def _authors_soft_label(score: float, bins: np.ndarray, loc_scale: float, std: f
 
 @pytest.mark.parametrize("setting", ["mtl_aqa", "jigsaws"])
 def test_usdl_target_loss_and_decoding_equal_the_authors(setting):
-    from pisa_usdl import gaussian_score_distribution
+    from pisa_usdl.distributions import gaussian_score_distribution
 
     if setting == "mtl_aqa":  # MTL-AQA/opts.py: 101 bins over 0..104.5, std 5
         args, scores = dict(num_bins=101, score_min=0.0, score_max=104.5, sigma=5.0), [0.0, 37.5, 88.0, 104.5]
@@ -147,7 +147,7 @@ def _authors_label(score, group):
 
 
 def test_core_groups_labels_and_decoding_equal_the_reference_code():
-    from pisa_core import GroupAwareRegressionTree, decode_differences, group_bounds, leaf_targets
+    from pisa_core.tree import GroupAwareRegressionTree, decode_differences, group_bounds, leaf_targets
 
     rng = np.random.default_rng(0)
     deltas = np.abs(rng.normal(0, 4, size=200))

@@ -9,7 +9,7 @@ import torch
 import torchvision
 from mmengine.optim import OptimWrapper
 
-from pisa.plugins import registrations
+from pisa.plugin_loader import registrations
 from pisa.registry import AGGREGATORS, BACKBONES, MODELS
 
 PLUGINS = {

@@ -26,7 +26,7 @@ ENTRY_POINTS = {"throwaway_mean": f"{PACKAGE}.mean", "throwaway_noexample": f"{P
 
 MEAN = '''
 import torch
-from pisa.hookspecs import hookimpl
+from pisa.plugin_api import hookimpl
 
 
 class ThrowawayMeanAggregator(torch.nn.Module):
@@ -53,7 +53,7 @@ def pisa_register_components(register):
 
 NO_EXAMPLE = '''
 import torch
-from pisa.hookspecs import hookimpl
+from pisa.plugin_api import hookimpl
 
 
 class ThrowawayNoExampleAggregator(torch.nn.Module):

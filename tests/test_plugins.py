@@ -1,7 +1,8 @@
 """Plugin discovery end to end: real distributions, entry points, failures, collisions,
 and the environment variable that limits loading.
 
-Each case runs ``pisa`` in a fresh interpreter, because plugins load once per process.
+Each case runs ``pisa`` in a fresh interpreter, because plugins load once per process;
+the cases of the public plugin API (``pisa.plugin_api``) run in this one.
 """
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+import torch
+
 
 from conftest import REPO
+
+from pisa import hookspecs, plugin_api
 
 
 def _run(args, pythonpath=(), env_plugins=None, check=True):
@@ -41,7 +47,7 @@ def _fake_installed_plugin(site: Path, dist: str, module: str, ep_name: str, bod
 
 GOOD = """
 import torch
-from pisa.hookspecs import hookimpl
+from pisa.plugin_api import hookimpl
 
 class SumAggregator(torch.nn.Module):
     def __init__(self, in_features):
@@ -71,7 +77,7 @@ def test_pip_installed_plugin_is_discovered_and_built_from_config(tmp_path):
     code = textwrap.dedent("""
         import sys, torch
         from pisa.registry import AGGREGATORS
-        from pisa.plugins import registrations
+        from pisa.plugin_loader import registrations
         agg = AGGREGATORS.build(dict(type='TransformerAggregator', in_features=16))
         print(sys.modules[type(agg).__module__].__file__)
         print(tuple(agg(torch.randn(2, 5, 16)).shape))
@@ -156,11 +162,48 @@ def test_pisa_list_rejects_unknown_kind():
 
 
 def test_every_hookspec_is_documented():
-    from pisa import hookspecs
-
     specs = [n for n in dir(hookspecs) if n.startswith("pisa_")]
     assert specs
     readme = (REPO / "README.md").read_text()
     for name in specs:
         assert getattr(hookspecs, name).__doc__, name
         assert name in readme, f"hook {name} is not documented in README.md"
+
+
+def test_the_plugin_api_exports_and_documents_what_plugins_use():
+    assert plugin_api.hookimpl is hookspecs.hookimpl
+    assert {"hookimpl", "AQAModel", "AQADataPreprocessor", "sample_column", "build_component",
+            "datasets_with", "load_backbone_weights", "StateDict"} <= set(plugin_api.__all__)
+    for name in plugin_api.__all__:
+        assert hasattr(plugin_api, name), name
+        assert name in plugin_api.__doc__, f"{name} is not in pisa.plugin_api's docstring"
+
+
+def test_the_plugin_api_builds_and_looks_up_components_by_kind():
+    agg = plugin_api.build_component("aggregator", dict(type="AvgAggregator"), in_features=4)
+    assert agg.out_features == 4 and agg(torch.ones(2, 3, 4)).shape == (2, 4)
+    assert plugin_api.build_component("aggregator", agg) is agg  # built: taken as is
+    assert plugin_api.component_class("aggregator", "AvgAggregator") is type(agg)
+    assert "TransformerAggregator" in plugin_api.component_names("aggregator")  # a plugin's
+    with pytest.raises(ValueError, match="unknown component kind 'aggregators'; kinds: backbone"):
+        plugin_api.build_component("aggregators", dict(type="AvgAggregator"))
+    with pytest.raises(KeyError, match="registered backbone types: .*C3D"):
+        plugin_api.component_class("backbone", "NoSuchBackbone")
+    with pytest.raises(TypeError, match="AvgAggregator.*dims.*accepted arguments: in_features"):
+        plugin_api.build_component("aggregator", dict(type="AvgAggregator", dims=3), in_features=4)
+
+
+def test_the_plugin_api_reads_sample_truths_and_normalises_exemplar_audio_as_audio():
+    truths = plugin_api.sample_truths({"label": torch.tensor([1, 2]), "score": torch.tensor([1.5, 2.5]),
+                                       "sample_id": ["a", "b"]}, 2)
+    assert truths == [dict(gt_label=1, gt_score=1.5, sample_id="a", group=None),
+                      dict(gt_label=2, gt_score=2.5, sample_id="b", group=None)]
+    # CoRe's preprocessor normalises its exemplars' audio with the core preprocessor's own step
+    prep = plugin_api.build_component("model", dict(type="ExemplarDataPreprocessor",
+                                                    audio_mean=1.0, audio_std=2.0))
+    audio = torch.arange(8, dtype=torch.float32).view(1, 2, 1, 2, 2)
+    out = prep({"inputs": {"audio": audio, "exemplar_audio": audio[None]},
+                "data_samples": {"exemplar_score": torch.tensor([[3.0]], dtype=torch.float64)}})
+    torch.testing.assert_close(out["inputs"]["audio"], (audio - 1.0) / 2.0)
+    torch.testing.assert_close(out["inputs"]["exemplar_audio"], ((audio - 1.0) / 2.0)[None])
+    assert out["data_samples"]["exemplar_score"].dtype == torch.float32

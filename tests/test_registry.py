@@ -13,7 +13,7 @@ from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 
 from pisa import registry
-from pisa.plugins import registrations
+from pisa.plugin_loader import registrations
 
 
 def test_runner_roles_are_children_of_mmengine_roots():
@@ -64,7 +64,7 @@ def test_wrong_argument_names_it_and_the_accepted_ones():
 
 def test_plugins_load_lazily_on_first_lookup():
     code = textwrap.dedent("""
-        import pisa.plugins as p
+        import pisa.plugin_loader as p
         import pisa.registry as r
         print(p._loaded)
         r.BACKBONES.get('C3D')

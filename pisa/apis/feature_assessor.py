@@ -6,7 +6,7 @@ decoded by the manifest's source dataset config (its adapter type, deterministic
 pipeline and clip sampler), featurised with the recorded backbone and weights (the
 weights file must still hold the content the features were made with: its sha256 is
 checked), and the features go through the config's feature dataset (its pipeline packs
-them) to the model, as in :class:`~pisa.apis.inference.Assessor`; the timeline's
+them) to the model, as in :class:`~pisa.apis.assessor.Assessor`; the timeline's
 segments are featurised the same way.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict, Optional, Sequence
 
-from pisa.apis.inference import Assessor, PathLike, recording_record
+from pisa.apis.assessor import Assessor, PathLike, recording_record
 from pisa.data.base import AQABaseDataset
 from pisa.data.features import FeatureDataset
 from pisa.engine.features import Extractor, load_extractor, recording_features
@@ -30,7 +30,7 @@ def manifest_extractor_spec(manifest: Dict[str, Any]) -> Dict[str, Any]:
 
 
 class FeatureAssessor(Assessor):
-    """An :class:`~pisa.apis.inference.Assessor` for a model on clip features (module
+    """An :class:`~pisa.apis.assessor.Assessor` for a model on clip features (module
     docstring). ``extractor``: the recorded backbone, loaded once."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

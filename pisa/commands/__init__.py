@@ -2,10 +2,35 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import sys
+from typing import Iterator, List
 
 
 class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
+
+
+@contextlib.contextmanager
+def logs_to_stderr() -> Iterator[None]:
+    """Send what mmengine logs (and anything printed) to stderr while the block runs, so
+    stdout carries only what the caller prints itself (e.g. ``pisa predict --json``)."""
+    from mmengine.logging import MMLogger
+
+    moved: List[logging.StreamHandler] = []
+    # a logger made inside the block binds its handler to the redirected stream
+    for logger in list(MMLogger._instance_dict.values()):
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(sys.stderr)
+                moved.append(handler)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        for handler in moved:
+            handler.setStream(sys.stdout)
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisa.plugins import failures, registrations
+    from pisa.plugin_loader import failures, registrations
     from pisa.registry import KINDS
 
     if args.kind is not None and args.kind not in KINDS:

@@ -1,7 +1,7 @@
 """``pisa predict CONFIG CKPT MEDIA... [--cfg-options K=V ...] [--data-root DIR] [--json]
 [--crop x1,y1,x2,y2] [--meta KEY=VALUE ...] [--out DIR]``: the level (or score) of whole
 recordings, as ``pisa test`` would score them, with a per-segment timeline
-(:mod:`pisa.apis.inference`); ``--meta`` gives the recordings' record keys an annotation
+(:mod:`pisa.apis`); ``--meta`` gives the recordings' record keys an annotation
 would (e.g. a dive's difficulty, which a pair-wise config's exemplars must share)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from pisa.commands import CLIError, add_config_arguments
+from pisa.commands import CLIError, add_config_arguments, logs_to_stderr
 
 
 def parse_crop(text: Optional[str]) -> Optional[Tuple[float, float, float, float]]:
@@ -78,12 +78,14 @@ def run(args: argparse.Namespace) -> int:
     missing = [m for m in args.media if not Path(m).is_file()]
     if missing:
         raise CLIError(f"recording not found: {', '.join(missing)}")
-    assessor = init_assessor(args.config, args.checkpoint, device=args.device,
-                             cfg_options=dict(args.cfg_options or {}), data_root=args.data_root,
-                             batch_size=args.batch_size)
+    with logs_to_stderr():  # reading the config logs too (e.g. the data root it used)
+        assessor = init_assessor(args.config, args.checkpoint, device=args.device,
+                                 cfg_options=dict(args.cfg_options or {}),
+                                 data_root=args.data_root, batch_size=args.batch_size)
     results: List[dict] = []
     for media in args.media:
-        pred = assessor.assess(media, crop=crop, progress=not args.no_progress, meta=meta)
+        with logs_to_stderr():
+            pred = assessor.assess(media, crop=crop, progress=not args.no_progress, meta=meta)
         results.append(pred.to_dict())
         if args.out:
             stem = Path(media).stem

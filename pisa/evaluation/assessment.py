@@ -1,7 +1,7 @@
 """What a recording's assessment holds, and its text and plot.
 
 A recording is assessed as a test loop over two sets of samples of the same recording
-(:mod:`pisa.apis.inference` runs them):
+(:mod:`pisa.apis.assessor` runs them):
 
 - the *level samples*, cut by the config's own clip sampler (or its adapter's default):
   the samples ``pisa test`` would score. Their class probabilities are averaged with

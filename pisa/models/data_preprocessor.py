@@ -40,10 +40,7 @@ class AQADataPreprocessor(BaseDataPreprocessor):
         if "video" in inputs:
             inputs["video"] = self.normalize_video(inputs["video"])
         if "audio" in inputs:
-            audio = inputs["audio"].float()
-            if self.audio_mean is not None and self.audio_std is not None:
-                audio = (audio - self.audio_mean) / self.audio_std
-            inputs["audio"] = audio
+            inputs["audio"] = self.normalize_audio(inputs["audio"])
         samples = data.get("data_samples")
         if isinstance(samples, dict) and isinstance(samples.get("score"), torch.Tensor):
             samples = dict(samples, score=samples["score"].float())
@@ -59,3 +56,11 @@ class AQADataPreprocessor(BaseDataPreprocessor):
             )
         shape = (1, 1, -1, 1, 1, 1)
         return (video.float() / 255.0 - self.mean.view(shape)) / self.std.view(shape)
+
+    def normalize_audio(self, audio: torch.Tensor) -> torch.Tensor:
+        """Mel images ``(..., 1, F, W)`` -> float32, ``(x - audio_mean) / audio_std`` when
+        both are given (else unchanged)."""
+        audio = audio.float()
+        if self.audio_mean is not None and self.audio_std is not None:
+            audio = (audio - self.audio_mean) / self.audio_std
+        return audio

@@ -1,7 +1,8 @@
 """Plugin loading: pluggy over setuptools entry points in group ``pisa``.
 
-Plugins load once, lazily, the first time a registry is looked up (or :func:`load_plugins`
-is called). The framework's own components register through the same hook as a plugin
+Plugins load once, lazily, the first time a registry is looked up (this module installs
+:func:`load_plugins` with :func:`pisa.registry.before_first_lookup`; importing :mod:`pisa`
+imports it) or :func:`load_plugins` is called. The framework's own components register through the same hook as a plugin
 named ``builtin``.
 
 ``PISA_PLUGINS`` limits what loads: unset loads every installed plugin; an empty value
@@ -19,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pluggy
 
 from pisa import hookspecs
+from pisa.registry import KINDS, before_first_lookup
 
 ENTRY_POINT_GROUP = "pisa"
 ENV_VAR = "PISA_PLUGINS"
@@ -60,8 +62,6 @@ def _selected(names: List[str]) -> Optional[set]:
 
 
 def _make_register(plugin: str, source: str, undo: Dict[Tuple[str, str], Any]):
-    from pisa.registry import KINDS
-
     def register(kind: str, obj: Any, name: Optional[str] = None, override: bool = False) -> None:
         if kind not in KINDS:
             raise PluginError(
@@ -147,8 +147,6 @@ def load_plugins() -> None:
 
 def _rollback(undo: Dict[Tuple[str, str], Optional[Registration]]) -> None:
     """Take back what a failed plugin registered, restoring what it overrode."""
-    from pisa.registry import KINDS
-
     for (kind, name), previous in undo.items():
         if previous is None:
             KINDS[kind]._module_dict.pop(name, None)
@@ -170,3 +168,5 @@ def failures() -> Dict[str, str]:
     load_plugins()
     return dict(_failures)
 
+
+before_first_lookup(load_plugins)
