@@ -98,9 +98,9 @@ def bench_feature_epoch(settings: Settings, work_dir: Path) -> Result:
     end-to-end one, their median the figure (a tiny step is the first to suffer from a
     busy CPU: its few-millisecond operations wait on a thread another process holds);
     target at least 20x faster."""
-    from pisa.data.cache import write_cache
+    from pisa.data.core.cache import write_cache
     from pisa.engine.config import load_config
-    from pisa.engine.features import extract_config
+    from pisa.engine.feature_extraction import extract_config
     from pisa.models.c3d import C3D
     from pisa.registry import DATASETS
     from pisa.synth import SynthSettings, synthesize_dataset

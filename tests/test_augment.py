@@ -1,5 +1,5 @@
 """Training augmentations: temporal jitter of the clip samplers, the frame and audio
-transforms of pisa.data.augment, mixup in the model's loss, and an exact resume of the
+transforms of pisa.data.transforms.augment, mixup in the model's loss, and an exact resume of the
 augmented config."""
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from mmengine.dataset import BaseDataset
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
-from pisa.data import audio as audio_lib
-from pisa.data.augment import (ColorJitter, RandomAudioShift, RandomGain, RandomResizedCrop,
+from pisa.data.transforms import mel as audio_lib
+from pisa.data.transforms.augment import (ColorJitter, RandomAudioShift, RandomGain, RandomResizedCrop,
                                SpecAugment)
-from pisa.data.base import worker_epoch_seed
-from pisa.data.samplers import (ContiguousSampler, UniformSampler, contiguous_indices,
+from pisa.data.core.base_dataset import worker_epoch_seed
+from pisa.data.core.clip_samplers import (ContiguousSampler, UniformSampler, contiguous_indices,
                                 uniform_indices)
-from pisa.data.transforms import MelSpectrogram
+from pisa.data.transforms.clip_transforms import MelSpectrogram
 from pisa.registry import DATASETS, MODELS, TRANSFORMS
 
 REPO = Path(__file__).resolve().parents[1]

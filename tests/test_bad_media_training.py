@@ -18,9 +18,9 @@ from engine_helpers import TINY_CONFIG, render_tiny_dataset  # noqa: E402
 from media import frame_index_of, make_video  # noqa: E402
 
 from pisa.cli import main  # noqa: E402
-from pisa.data import bad_samples as bad_lib  # noqa: E402
-from pisa.data.bad_samples import BadSampleError, TooManyBadSamplesError  # noqa: E402
-from pisa.data.bad_samples import BadSampleWarning  # noqa: E402
+from pisa.data.core import bad_samples as bad_lib  # noqa: E402
+from pisa.data.core.bad_samples import BadSampleError, TooManyBadSamplesError  # noqa: E402
+from pisa.data.core.bad_samples import BadSampleWarning  # noqa: E402
 from pisa.registry import DATASETS  # noqa: E402
 
 VIDEO_ONLY = [dict(type="DecodeFrames"), dict(type="PackAQAInputs", modalities=("video",))]

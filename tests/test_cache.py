@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pisa.cli import main
-from pisa.data import cache as cache_lib
+from pisa.data.core import cache as cache_lib
 from pisa.io import media as media_lib
 from pisa.io.media import write_video
 from pisa.registry import DATASETS

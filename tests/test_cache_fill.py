@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from media import make_video
-from pisa.data.cache import entry_lock, write_cache
+from pisa.data.core.cache import entry_lock, write_cache
 from pisa.registry import DATASETS
 
 PIPELINE = [dict(type="DecodeFrames"), dict(type="CropResize", size=(12, 16)),

@@ -11,7 +11,7 @@ import pytest
 
 from pisa.io.media import write_video, write_wav
 from pisa.io.safe_load import load_pickle
-from pisa.data.pisa_dataset import (assign_splits, read_performance_table, write_released_annotations)
+from pisa.data.adapters.pisa_dataset import (assign_splits, read_performance_table, write_released_annotations)
 from pisa.registry import DATASETS
 
 TABLE_COLUMNS = ["id", "split", "fps", "frame_start", "frame_end", "player_level", "song_level",
@@ -138,7 +138,7 @@ def test_the_released_val_carve_keeps_every_level_trained():
     # the old carve (5 performances, seed 0, by performance, unstratified) took 58 of the
     # 89 training samples of level 8; the stratified carve by source video takes at most
     # one level-8 performer
-    from pisa.data.splits import carve_validation
+    from pisa.data.core.splits import carve_validation
 
     table = read_performance_table()
     perfs = [dict(perf_id=str(r["id"]), label=r["player_level"] - 1,

@@ -1,4 +1,4 @@
-"""Pair sampling (pisa.data.pairs.ExemplarDataset) on a generated MTL-AQA layout:
+"""Pair sampling (pisa.data.wrappers.pairs.ExemplarDataset) on a generated MTL-AQA layout:
 exemplars only from the training split, the same-difficulty rule, seeded training draws,
 fixed test-time draws, padding, clear errors, and the training pairs' differences."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from media import frame_index_of, make_video
 
-from pisa.data.base import WorkerEpochSeeds
+from pisa.data.core.base_dataset import WorkerEpochSeeds
 from pisa.registry import DATASETS
 
 #: frames per generated dive; every frame of the video is distinct (< 53 frames)

@@ -93,7 +93,7 @@ def test_split_files_errors_name_the_file_and_line(ucf_root, tmp_path):
 
 
 def test_crops_keep_the_window_they_report():
-    from pisa.data.ucf101 import CenterCrop, RandomCrop
+    from pisa.data.adapters.ucf101 import CenterCrop, RandomCrop
 
     imgs = np.arange(2 * 3 * 10 * 12 * 3, dtype=np.int64).reshape(2, 3, 10, 12, 3)
     out = RandomCrop(size=(4, 5))({"imgs": imgs})

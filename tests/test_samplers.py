@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pisa.data.samplers import (CenterClipSampler, RandomClipSampler, center_clip_indices,
+from pisa.data.core.clip_samplers import (CenterClipSampler, RandomClipSampler, center_clip_indices,
                                 contiguous_indices, random_clip_indices, uniform_indices)
 from pisa.registry import CLIP_SAMPLERS
 

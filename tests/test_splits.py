@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from media import make_video
 from pisa.cli import main
-from pisa.data.splits import SplitWarning, carve_validation, level_counts, strata
+from pisa.data.core.splits import SplitWarning, carve_validation, level_counts, strata
 from pisa.registry import DATASETS
 
 

@@ -1,6 +1,6 @@
 """Assess whole recordings with a model trained on extracted clip features.
 
-A feature-trained model's config reads a :class:`~pisa.data.features.FeatureDataset`,
+A feature-trained model's config reads a :class:`~pisa.data.wrappers.feature_datasets.FeatureDataset`,
 whose feature folder's manifest records how the features were made. A new recording is
 decoded by the manifest's source dataset config (its adapter type, deterministic
 pipeline and clip sampler), featurised with the recorded backbone and weights (the
@@ -15,9 +15,9 @@ import copy
 from typing import Any, Dict, Optional, Sequence
 
 from pisa.apis.inference import Assessor, PathLike, recording_record
-from pisa.data.base import AQABaseDataset
-from pisa.data.features import FeatureDataset
-from pisa.engine.features import Extractor, load_extractor, recording_features
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.wrappers.feature_datasets import FeatureDataset
+from pisa.engine.feature_extraction import Extractor, load_extractor, recording_features
 from pisa.engine.validate import ConfigError
 
 

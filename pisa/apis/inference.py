@@ -25,11 +25,11 @@ themselves when the level sampler already cut exactly those.
 annotation's columns would (e.g. a dive's ``difficulty``, which a pipeline's
 ``PackAQAInputs(meta_keys=...)`` packs).
 
-A pair-wise config (its dataset an :class:`~pisa.data.pairs.ExemplarDataset`, e.g. CoRe)
+A pair-wise config (its dataset an :class:`~pisa.data.wrappers.pairs.ExemplarDataset`, e.g. CoRe)
 assesses the recording as a query of the wrapped adapter's one-recording dataset, each
 sample with exemplars from the config's training split: the pool is built once, from
 the test dataset config with ``split='train'``
-(:func:`~pisa.data.pairs.training_split_config`, as ``pisa test`` builds it), and the
+(:func:`~pisa.data.wrappers.pairs.training_split_config`, as ``pisa test`` builds it), and the
 exemplars are drawn by the dataset's test-time rule (fixed per sample index from its
 ``seed``, sharing its ``same`` keys, which the recording's ``meta`` must then give).
 """
@@ -46,9 +46,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.pairs import ExemplarDataset, training_split_config, wrapped_dataset_config
-from pisa.data.samplers import contiguous_indices
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.wrappers.pairs import ExemplarDataset, training_split_config, wrapped_dataset_config
+from pisa.data.core.clip_samplers import contiguous_indices
 from pisa.engine.config import dataset_configs, load_config
 from pisa.engine.validate import ConfigError
 from pisa.engine.calibrate import recorded_decision
@@ -64,7 +64,7 @@ DATASET_SOURCES = ("test_dataloader", "val_dataloader", "train_dataloader")
 
 def recording_record(media: PathLike, crop: Optional[Sequence[float]] = None,
                      meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The performance record (:mod:`pisa.data.base`) of a whole recording: the video file
+    """The performance record (:mod:`pisa.data.core.base_dataset`) of a whole recording: the video file
     with its own audio track, all its frames at its own frame rate, cropped to ``crop``
     ``(x1, y1, x2, y2)`` source pixels when given, without a target, and with the keys of
     ``meta`` (e.g. ``{'difficulty': 3.2}``), which may not replace the record's own."""
@@ -133,15 +133,15 @@ def _dataset_class(ds_cfg: Dict[str, Any]) -> Any:
 
 
 def _is_pairs(ds_cfg: Dict[str, Any]) -> bool:
-    """Whether a dataset config is an :class:`~pisa.data.pairs.ExemplarDataset`'s."""
+    """Whether a dataset config is an :class:`~pisa.data.wrappers.pairs.ExemplarDataset`'s."""
     cls = _dataset_class(ds_cfg)
     return isinstance(cls, type) and issubclass(cls, ExemplarDataset)
 
 
 def _dataset_config(cfg: Any, source: str) -> Tuple[str, Dict[str, Any], type]:
     """``(section, dataset config, adapter class)``: the first of :data:`DATASET_SOURCES`
-    the config holds, which must be an :class:`~pisa.data.base.AQABaseDataset`, or an
-    :class:`~pisa.data.pairs.ExemplarDataset` wrapping one (the class is then the
+    the config holds, which must be an :class:`~pisa.data.core.base_dataset.AQABaseDataset`, or an
+    :class:`~pisa.data.wrappers.pairs.ExemplarDataset` wrapping one (the class is then the
     wrapped adapter's)."""
     found = dataset_configs(cfg)
     key = next((k for k in DATASET_SOURCES if k in found), None)
@@ -163,7 +163,7 @@ def _dataset_config(cfg: Any, source: str) -> Tuple[str, Dict[str, Any], type]:
 
 def exemplar_pool(ds_cfg: Dict[str, Any], source: str) -> AQABaseDataset:
     """The training split a pair-wise dataset config's exemplars come from, built once
-    from the config as ``pisa test`` builds it (:func:`~pisa.data.pairs.training_split_config`);
+    from the config as ``pisa test`` builds it (:func:`~pisa.data.wrappers.pairs.training_split_config`);
     data that cannot be read is an error naming the data root."""
     from pisa.registry import DATASETS
 
@@ -238,7 +238,7 @@ class Assessor:
         ``meta``): the config's adapter type and pipeline, its sampler (or ``sampler``, a
         clip sampler config), no prepared cache, and any bad media an error; for a
         pair-wise config that dataset's samples with their exemplars from
-        :attr:`exemplars` (an :class:`~pisa.data.pairs.ExemplarDataset`)."""
+        :attr:`exemplars` (an :class:`~pisa.data.wrappers.pairs.ExemplarDataset`)."""
         from pisa.registry import DATASETS
 
         ds_cfg = dict(copy.deepcopy(self.dataset_cfg),
@@ -400,7 +400,7 @@ def init_assessor(config: PathLike, checkpoint: Union[PathLike, Sequence[PathLik
 
 def _reads_features(dataset_type: type) -> bool:
     """Whether the config's dataset reads extracted clip features instead of media."""
-    from pisa.data.features import ClipFeatureDataset
+    from pisa.data.wrappers.feature_datasets import ClipFeatureDataset
 
     return issubclass(dataset_type, ClipFeatureDataset)
 

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _describe(where: str, dataset: Any) -> Dict[str, Any]:
-    from pisa.data import cache as cache_lib
+    from pisa.data.core import cache as cache_lib
 
     perfs = dataset.performances
     seconds = [p["num_frames"] / p["fps"] for p in perfs if p.get("num_frames") and p.get("fps")]

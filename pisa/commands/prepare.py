@@ -1,6 +1,6 @@
 """``pisa prepare CONFIG [--cache-dir DIR] [--data-root DIR] [--cfg-options ...]``: decode
 every performance that the config's datasets read once, and store it in the prepared
-cache (:mod:`pisa.data.cache`). Training with the dataset's ``cache_dir`` set then reads
+cache (:mod:`pisa.data.core.cache`). Training with the dataset's ``cache_dir`` set then reads
 memory-mapped arrays and never decodes."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import copy
 
-    from pisa.data.cache import write_cache
+    from pisa.data.core.cache import write_cache
     from pisa.engine.config import dataset_configs
     from pisa.registry import DATASETS
 

@@ -1,12 +1,12 @@
 """Extracting clip features once: a registered backbone (built-in or a plugin's, weights
 from a local file) over every performance of a config's datasets, with each dataset's
 clip sampler and deterministic pipeline, into the feature folders that
-:mod:`pisa.data.features` describes and reads.
+:mod:`pisa.data.wrappers.feature_datasets` describes and reads.
 
 ``pisa extract-features CONFIG [--checkpoint CKPT] [--out DIR]`` (:func:`extract_config`)
 takes the jobs (:func:`extraction_jobs`) of either kind of config:
 
-- a feature config (its datasets are :class:`~pisa.data.features.FeatureDataset`): each
+- a feature config (its datasets are :class:`~pisa.data.wrappers.feature_datasets.FeatureDataset`): each
   dataset's source adapter, split as the dataset splits it, with the dataset's
   ``extractor``, into its ``feature_root`` (``--out`` instead, when given);
 - an end-to-end config: the model's ``<modality>_backbone`` and ``data_preprocessor``
@@ -41,9 +41,9 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
-from pisa.data.bad_samples import BadSampleWarning
-from pisa.data.base import AQABaseDataset
-from pisa.data.features import (FEATURE_VERSION, MANIFEST, SPLIT_KEYS, FeatureDataset,
+from pisa.data.core.bad_samples import BadSampleWarning
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.wrappers.feature_datasets import (FEATURE_VERSION, MANIFEST, SPLIT_KEYS, FeatureDataset,
                                 plain_config, check_deterministic, extractor_spec, feature_key,
                                 file_sha256, normalisation_of, performance_fingerprint,
                                 performance_paths, read_manifest, sample_layout)
@@ -60,7 +60,7 @@ FEATURE_SPLIT_ARGS = ("split", "split_seed", "val_performances", "folds", "fold"
 @dataclass
 class ExtractionJob:
     """One source dataset to featurise: ``where`` (the config key it comes from), the
-    extractor ``spec`` (:func:`~pisa.data.features.extractor_spec`), the ``source``
+    extractor ``spec`` (:func:`~pisa.data.wrappers.feature_datasets.extractor_spec`), the ``source``
     adapter config (without split keys) and the ``split_args`` that pick its
     performances, the ``feature_root`` to write under and the ``config`` file."""
 
@@ -317,7 +317,7 @@ def _source_dataset(job: ExtractionJob) -> AQABaseDataset:
 
 def manifest_of(job: ExtractionJob, dataset: AQABaseDataset, key: str,
                 extractor: Extractor) -> Dict[str, Any]:
-    """The ``manifest.json`` of a feature folder (:mod:`pisa.data.features`)."""
+    """The ``manifest.json`` of a feature folder (:mod:`pisa.data.wrappers.feature_datasets`)."""
     spec = job.spec
     return {
         "version": FEATURE_VERSION, "key": key, "modality": spec["modality"],
@@ -450,8 +450,8 @@ def recording_features(dataset: AQABaseDataset, extractor: Extractor,
                        batch_size: int = 16) -> Dict[str, Any]:
     """The one performance of a one-recording source dataset (``recordings=[...]``),
     featurised: its record with ``clip_features`` ``(R, D)`` and ``feature_layout``
-    (:func:`~pisa.data.features.sample_layout`), as
-    :class:`~pisa.data.features.FeatureDataset` takes ``recordings``."""
+    (:func:`~pisa.data.wrappers.feature_datasets.sample_layout`), as
+    :class:`~pisa.data.wrappers.feature_datasets.FeatureDataset` takes ``recordings``."""
     by_perf = performance_records(dataset)
     if len(dataset.performances) != 1:
         raise ValueError(f"expected one recording, got {len(dataset.performances)} performances")

@@ -1,5 +1,5 @@
 # A generic AQA dataset described by one CSV / JSON-lines file (format: the docstring of
-# pisa/data/aqa_dataset.py): levels 1..10 as classes, samples of 10 clips x 16 frames
+# pisa/data/adapters/csv_dataset.py): levels 1..10 as classes, samples of 10 clips x 16 frames
 # spread over each performance, 112x112 video and 224x224 mel images at 22.05 kHz.
 # $AQA_ANN_FILE (default data/aqa/annotations.csv); paths in it are relative to its folder.
 # Rows need no fps column: each video's own rate is used.

@@ -43,8 +43,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.samplers import CenterClipSampler, ClipSampler
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler
 from pisa.registry import component
 
 #: the six actions, in the split files' class-number order (1-based)
@@ -103,7 +103,7 @@ class AQA7Dataset(AQABaseDataset):
         frame_pattern: a sample's frame folder under ``data_root``
             (``'{action}-out/{index:03d}'``).
         video_pattern: a sample's video file under ``data_root`` instead (None: frames).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     METAINFO: dict = dict(num_classes=0, actions=ACTIONS, score_range=dict(SCORE_RANGES))

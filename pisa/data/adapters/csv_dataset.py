@@ -28,7 +28,7 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from pisa.data.base import AQABaseDataset
+from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.io.jsonlines import iter_json_objects
 from pisa.registry import component
 
@@ -78,7 +78,7 @@ class AQACSVDataset(AQABaseDataset):
         task: ``'level'`` or ``'score'``.
         num_classes: levels are ``1..num_classes`` (task ``'level'``).
         data_root: folder of the relative paths (default: the annotation file's folder).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`; the default sampler is
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`; the default sampler is
         ``UniformSampler(num_clips=10, clip_len=16)``.
     """
 

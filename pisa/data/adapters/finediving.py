@@ -46,8 +46,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.samplers import CenterClipSampler, ClipSampler
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler
 from pisa.io.safe_load import load_pickle
 from pisa.registry import component
 
@@ -104,7 +104,7 @@ class FineDivingDataset(AQABaseDataset):
             train with ``val_performances``.
         ann_dir: folder of the pickles (default ``<data_root>/Annotations``).
         frame_pattern: a dive's frame folder under ``data_root`` (``'{video}/{instance}'``).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     METAINFO: dict = dict(num_classes=0, score_range=SCORE_RANGE)

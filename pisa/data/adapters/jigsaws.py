@@ -43,9 +43,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.samplers import CenterClipSampler, ClipSampler
-from pisa.data.splits import carve_validation
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler
+from pisa.data.core.splits import carve_validation
 from pisa.io.safe_load import load_pickle
 from pisa.registry import component
 
@@ -140,7 +140,7 @@ class JIGSAWSDataset(AQABaseDataset):
             (``'{task}/video/{trial}_capture{view}.avi'``).
         frame_pattern: a trial's frame folder under ``data_root`` instead (None: videos;
             MUSDL's: ``'frames/{trial}_capture{view}'``).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     METAINFO: dict = dict(num_classes=0, score_range=SCORE_RANGE)

@@ -8,7 +8,7 @@ Annotations (read through the safe unpickler):
   (the dive's degree of difficulty) and ``judge_scores`` (the seven judges' scores; in
   the augmented annotations of the USDL/MUSDL and CoRe releases) are optional: each
   record carries them (``None`` when absent), for ``PackAQAInputs(meta_keys=...)`` and
-  :class:`~pisa.data.pairs.ExemplarDataset`'s ``same``.
+  :class:`~pisa.data.wrappers.pairs.ExemplarDataset`'s ``same``.
 - ``train_split_0.pkl`` / ``test_split_0.pkl``: lists of ``(video_no, dive_no)`` keys.
 
 Videos: one per ``video_no``, ``<data_root>/<video_no:02d>.mp4`` (the competition
@@ -21,9 +21,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from pisa.data.base import AQABaseDataset
+from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.io.safe_load import load_pickle
-from pisa.data.samplers import CenterClipSampler, ClipSampler
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler
 from pisa.registry import component
 
 
@@ -40,7 +40,7 @@ class MTLAQADataset(AQABaseDataset):
         video_pattern: video file of a ``video_no`` (default ``'{video_no:02d}.mp4'``).
         annotation_file: the annotation pickle in ``ann_dir`` (default
             ``'final_annotations_dict.pkl'``; e.g. ``'augmented_final_annotations_dict.pkl'``).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     METAINFO: dict = dict(num_classes=0)

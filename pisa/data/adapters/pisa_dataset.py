@@ -26,10 +26,10 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from pisa.data.base import AQABaseDataset
+from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.io.atomic import atomic_write
 from pisa.io.safe_load import load_pickle
-from pisa.data.samplers import ClipSampler, ContiguousSampler, UniformSampler
+from pisa.data.core.clip_samplers import ClipSampler, ContiguousSampler, UniformSampler
 from pisa.registry import component
 
 PathLike = Union[str, os.PathLike]
@@ -186,7 +186,7 @@ def assign_splits(table: Sequence[Dict[str, Any]], split_mode: str = "released",
     by ``source_video`` (one pianist per source video): whole source videos, shuffled with
     ``seed``, go to test until ``test_fraction`` of the performances (default: the
     released share) are there. A validation split is carved from train by the dataset
-    (``val_performances``, :mod:`pisa.data.splits`), by source video too."""
+    (``val_performances``, :mod:`pisa.data.core.splits`), by source video too."""
     if split_mode == "released":
         return {r["id"]: r["split"] for r in table}
     if split_mode != "performer_disjoint":
@@ -221,9 +221,9 @@ class PISADataset(AQABaseDataset):
         label: ``'player'`` (default) or ``'song'`` level; label = level - 1.
         split_mode, test_fraction: see :func:`assign_splits` (seeded by ``split_seed``).
         val_performances, split_seed: the validation carve, by source video
-            (:class:`pisa.data.base.AQABaseDataset`).
+            (:class:`pisa.data.core.base_dataset.AQABaseDataset`).
         frames_dir, audio_dir, video_ext: media names under ``data_root``.
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     def __init__(self, data_root: str = "", layout: str = "video", split: str = "train",

@@ -28,9 +28,9 @@ are computed on it (Spearman's rho, as GDLT reports, does not depend on the scal
 
 One sample per video: all its clips ``(N, D)``. GDLT crops a random window of
 ``clip_num`` clips (or zero-pads) in training and tests whole videos one at a time: the
-configs do the same with :class:`~pisa.data.features.RandomClipWindow` in the training
+configs do the same with :class:`~pisa.data.wrappers.feature_datasets.RandomClipWindow` in the training
 pipeline and a test batch size of 1. The validation carve and folds are those of every
-dataset (:mod:`pisa.data.splits`); each video is its own performer (the files name no
+dataset (:mod:`pisa.data.core.splits`); each video is its own performer (the files name no
 athlete).
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pisa.data.features import ClipFeatureDataset
+from pisa.data.wrappers.feature_datasets import ClipFeatureDataset
 from pisa.registry import component
 
 RG_APPARATUS = ("Ball", "Clubs", "Hoop", "Ribbon")
@@ -156,7 +156,7 @@ class RGFeatureDataset(_ReleasedFeatureDataset):
         score_type: ``'Total_Score'`` (GDLT's), ``'Difficulty_Score'`` or
             ``'Execution_Score'``.
         score_scale: the target is ``score / score_scale`` (GDLT: 25).
-        Other arguments: :class:`~pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`~pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     def __init__(self, action_type: str = "Ball", score_type: str = "Total_Score",

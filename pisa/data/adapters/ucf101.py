@@ -23,8 +23,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.samplers import CenterClipSampler, ClipSampler, RandomClipSampler
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler, RandomClipSampler
 from pisa.registry import component
 
 SPLITS = (1, 2, 3)
@@ -97,7 +97,7 @@ class UCF101Dataset(AQABaseDataset):
         sampler: clip sampler; default one 16-frame clip per video, at random in
             training (``RandomClipSampler``) and from the centre in testing
             (``CenterClipSampler``, with ``test_mode=True``).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset` (modalities default to
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset` (modalities default to
         video only; ``on_bad_sample='skip'`` drops missing or unreadable videos with a
         warning).
     """

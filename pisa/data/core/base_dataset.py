@@ -30,9 +30,9 @@ inside the frame, enough frames, an audio track when audio is needed), cuts each
 performance into samples with the clip sampler, and keeps one flat record per sample in
 mmengine's serialised data list (one numpy buffer, shared by DataLoader workers instead of
 copied). With ``cache_dir`` samples are read from the prepared cache
-(:mod:`pisa.data.cache`) and the media are not opened at all.
+(:mod:`pisa.data.core.cache`) and the media are not opened at all.
 
-Bad media (:mod:`pisa.data.bad_samples`): a performance that fails the start-up check, or
+Bad media (:mod:`pisa.data.core.bad_samples`): a performance that fails the start-up check, or
 a sample whose media fail to decode later (a file truncated or replaced after the dataset
 was built), raises an error naming the file, the frames and the cause
 (``on_bad_sample='error'``, the default), or with ``on_bad_sample='skip'`` is reported
@@ -60,14 +60,14 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from mmengine.dataset import BaseDataset
 
-from pisa.data import bad_samples as bad_lib
-from pisa.data import cache as cache_lib
-from pisa.data.bad_samples import BadSampleWarning
-from pisa.data.records import FPS_MISMATCH, resolve_fps
-from pisa.data.samplers import ClipSampler, without_jitter
-from pisa.data.splits import (assign_folds, carve_validation, check_fraction, level_counts,
+from pisa.data.core import bad_samples as bad_lib
+from pisa.data.core import cache as cache_lib
+from pisa.data.core.bad_samples import BadSampleWarning
+from pisa.data.core.records import FPS_MISMATCH, resolve_fps
+from pisa.data.core.clip_samplers import ClipSampler, without_jitter
+from pisa.data.core.splits import (assign_folds, carve_validation, check_fraction, level_counts,
                                nested_fraction)
-from pisa.data.transforms import CropResize, LoadAudio
+from pisa.data.transforms.clip_transforms import CropResize, LoadAudio
 from pisa.io.jsonlines import append_json_line
 from pisa.io.media import FrameSource, check_crop_box, load_audio
 
@@ -100,7 +100,7 @@ class AQABaseDataset(BaseDataset):
         sampler: clip sampler config (``dict(type='UniformSampler', num_clips=10,
             clip_len=16)``) or instance; the adapter's default when None.
         modalities: ``('video', 'audio')`` or a subset: what the media check demands.
-        cache_dir: read samples from this prepared cache (:mod:`pisa.data.cache`);
+        cache_dir: read samples from this prepared cache (:mod:`pisa.data.core.cache`);
             ``'auto'``: ``$PISA_CACHE_DIR``, else ``~/.cache/pisa/prepared``.
         fill_cache: with ``cache_dir``, a performance without an entry is decoded the
             first time one of its samples is read and its entry written then (atomically;
@@ -115,12 +115,12 @@ class AQABaseDataset(BaseDataset):
         recordings: performance records (module docstring) to use instead of
             :meth:`load_performances`; the adapter's annotation files are then not read.
         val_performances: carve a validation split from the adapter's training
-            performances (:func:`pisa.data.splits.carve_validation`: a count or a fraction,
+            performances (:func:`pisa.data.core.splits.carve_validation`: a count or a fraction,
             grouped by performer, stratified by level): ``split='val'`` is then the carved
             part and ``split='train'`` the rest. None: the adapter's own splits.
         split_seed: the seed of that carve and of the folds.
         folds, fold: ``folds``-fold cross-validation over the adapter's training
-            performances (:func:`pisa.data.splits.assign_folds`: grouped by performer,
+            performances (:func:`pisa.data.core.splits.assign_folds`: grouped by performer,
             stratified by level): ``split='test'`` is fold ``fold``, ``split='train'`` the
             other folds (less the validation carve, when ``val_performances`` is set, which
             ``split='val'`` is then).
@@ -129,7 +129,7 @@ class AQABaseDataset(BaseDataset):
             video, with a warning).
         train_fraction: train on this share (in (0, 1]) of the training split only, after
             the validation carve and the folds (so val and test do not change):
-            :func:`pisa.data.splits.nested_fraction`, whole performers, stratified by
+            :func:`pisa.data.core.splits.nested_fraction`, whole performers, stratified by
             level, nested for one ``train_fraction_seed`` (None: ``split_seed``); for
             learning curves. None: all of it.
     """
@@ -195,7 +195,7 @@ class AQABaseDataset(BaseDataset):
     # -- what an adapter provides ---------------------------------------------------
     def default_sampler(self) -> ClipSampler:
         """The sampler used when the config names none."""
-        from pisa.data.samplers import UniformSampler
+        from pisa.data.core.clip_samplers import UniformSampler
 
         return UniformSampler(num_clips=10, clip_len=16)
 
@@ -452,7 +452,7 @@ class AQABaseDataset(BaseDataset):
 
     def prepare_data(self, idx: int) -> Any:
         """The packed sample ``idx``; a sample whose media fail is reported and raises
-        :class:`~pisa.data.bad_samples.BadSampleError`, or with ``on_bad_sample='skip'``
+        :class:`~pisa.data.core.bad_samples.BadSampleError`, or with ``on_bad_sample='skip'``
         (training only) returns None so mmengine reads another sample, until more than
         ``max_bad_samples`` failed."""
         if self.worker_epoch_seeds is not None:

@@ -1,7 +1,7 @@
 """Clip features extracted once by a backbone, and the datasets that read them.
 
 Most long-form AQA work trains small heads on clip features that a large pretrained
-backbone computed once. ``pisa extract-features`` (:mod:`pisa.engine.features`) writes
+backbone computed once. ``pisa extract-features`` (:mod:`pisa.engine.feature_extraction`) writes
 them; this module says where they live, what ties them to the backbone that made them,
 and reads them back as datasets with the split mechanism, metrics and reports of every
 other dataset.
@@ -31,10 +31,10 @@ Each file is written atomically (:mod:`pisa.io.atomic`), the ``.json`` before th
 extraction resumes by skipping complete performances.
 
 Datasets: :class:`ClipFeatureDataset` is the shared base (an
-:class:`~pisa.data.base.AQABaseDataset`: validation carve, folds, bad-sample reports and
+:class:`~pisa.data.core.base_dataset.AQABaseDataset`: validation carve, folds, bad-sample reports and
 level counts as every adapter); :class:`FeatureDataset` reads an extraction of a source
 adapter (its labels, scores and splits come from that adapter's annotation);
-:mod:`pisa.data.long_form` reads the released feature layouts of Rhythmic Gymnastics and
+:mod:`pisa.data.adapters.rg_fisv` reads the released feature layouts of Rhythmic Gymnastics and
 Fis-V. A packed sample is ``{'inputs': {modality: float32 (K, D)}, 'data_samples':
 {...}}``, the sample contract with clip features in place of clips.
 """
@@ -53,10 +53,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.cache import source_fingerprint
-from pisa.data.samplers import ClipSampler
-from pisa.data.transforms import KeptOpen
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.cache import source_fingerprint
+from pisa.data.core.clip_samplers import ClipSampler
+from pisa.data.transforms.clip_transforms import KeptOpen
 from pisa.registry import component
 
 PathLike = Union[str, os.PathLike]
@@ -190,7 +190,7 @@ def check_deterministic(pipeline: Sequence[Any], sampler: ClipSampler, where: st
 
 def performance_fingerprint(perf: Dict[str, Any]) -> str:
     """sha256 (hex) of what a performance's features were computed from: its media files'
-    paths, sizes and mtimes (:func:`pisa.data.cache.source_fingerprint`), crop box, frame
+    paths, sizes and mtimes (:func:`pisa.data.core.cache.source_fingerprint`), crop box, frame
     offset and annotated length and rate."""
     annotated = perf.get("annotated", perf)
     blob = json.dumps({
@@ -354,7 +354,7 @@ class RandomClipWindow:
 class PackFeatureInputs:
     """Pack a clip-feature sample: ``inputs[modality]`` float32 ``(K, D)`` from
     ``features``; ``data_samples`` with ``label``, ``score``, ``sample_id``, ``group``
-    (as :class:`~pisa.data.transforms.PackAQAInputs`)."""
+    (as :class:`~pisa.data.transforms.clip_transforms.PackAQAInputs`)."""
 
     def __init__(self, modality: str = "video") -> None:
         if modality not in MODALITIES:
@@ -376,7 +376,7 @@ class PackFeatureInputs:
 # -- datasets -----------------------------------------------------------------------------
 class ClipFeatureDataset(AQABaseDataset, ABC):
     """Base of the clip-feature datasets: performances as every adapter gives them
-    (:meth:`load_performances`, split by :class:`~pisa.data.base.AQABaseDataset`: the
+    (:meth:`load_performances`, split by :class:`~pisa.data.core.base_dataset.AQABaseDataset`: the
     adapter's splits, the validation carve, folds), each cut into samples by its feature
     layout (:meth:`feature_layout`) instead of a clip sampler; no media are opened.
 
@@ -439,7 +439,7 @@ def build_source(source: Dict[str, Any], split: str, split_seed: int,
     """The source adapter of a feature dataset, built lazily (no annotation read, no media
     opened): its sampler, pipeline and :meth:`load_performances` are what is used.
     ``ValueError`` naming ``where`` for split keys in ``source`` or a type that is not an
-    :class:`~pisa.data.base.AQABaseDataset`."""
+    :class:`~pisa.data.core.base_dataset.AQABaseDataset`."""
     from pisa.registry import DATASETS
 
     if not isinstance(source, dict) or not source.get("type"):
@@ -477,7 +477,7 @@ class FeatureDataset(ClipFeatureDataset):
             arguments, ``sampler``, the deterministic ``pipeline`` the features were
             made with), without split keys: ``split``, ``split_seed``, the carve and the
             folds are this dataset's and reach the source's performances exactly as they
-            would reach the adapter's own (:class:`~pisa.data.base.AQABaseDataset`).
+            would reach the adapter's own (:class:`~pisa.data.core.base_dataset.AQABaseDataset`).
         extractor: the backbone, weights and normalisation (:func:`extractor_spec`).
         feature_root: the folder ``pisa extract-features`` wrote into; the features are
             read from ``<feature_root>/<key>`` (module docstring), so a config whose
@@ -488,7 +488,7 @@ class FeatureDataset(ClipFeatureDataset):
         recordings: performance records that carry their features in memory
             (``clip_features`` ``(R, D)`` and ``feature_layout`` as :func:`sample_layout`
             gives it): one recording assessed by ``pisa predict``.
-        Other arguments: :class:`~pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`~pisa.data.core.base_dataset.AQABaseDataset`.
 
     A missing feature folder, or a performance without features, raises an error that
     names the folder and what it expected (listing the folders there and what made

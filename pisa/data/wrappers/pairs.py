@@ -3,7 +3,7 @@
 A pair-wise method (contrastive regression against an exemplar of known score, CoRe)
 sees each sample together with ``E`` exemplars: samples of *other* performances of the
 TRAINING split of the same annotation, whose scores the model may use. The wrapper
-takes any :class:`~pisa.data.base.AQABaseDataset` (the query side, of any split) and
+takes any :class:`~pisa.data.core.base_dataset.AQABaseDataset` (the query side, of any split) and
 builds the exemplar pool from the same config with ``split='train'`` (the same
 validation carve and folds, so a validation or test query never meets its own split);
 a training query draws from its own dataset, never its own performance.
@@ -27,10 +27,10 @@ Which exemplars:
   does for a difficulty that only one training dive has; a test query then still
   raises).
 - Training (the wrapped dataset's ``test_mode`` False): drawn anew on every read. Under
-  ``EpochSeedHook`` (:class:`~pisa.data.base.WorkerEpochSeeds`) from
+  ``EpochSeedHook`` (:class:`~pisa.data.core.base_dataset.WorkerEpochSeeds`) from
   ``numpy.random.default_rng([seed, epoch, index])``, so an epoch's pairs depend on the
   run's seed, the epoch and the sample index only (not on the worker that reads it, nor
-  on the batch order); without the hook from :func:`~pisa.data.base.draw_rng`.
+  on the batch order); without the hook from :func:`~pisa.data.core.base_dataset.draw_rng`.
 - Testing (``test_mode`` True): fixed per sample, from ``default_rng([seed, index])``
   with this dataset's own ``seed``: every evaluation of a checkpoint votes with the
   same exemplars.
@@ -64,7 +64,7 @@ import torch
 from mmengine.dataset import BaseDataset
 from torch.utils.data import Dataset
 
-from pisa.data.base import AQABaseDataset, WorkerEpochSeeds, draw_rng
+from pisa.data.core.base_dataset import AQABaseDataset, WorkerEpochSeeds, draw_rng
 from pisa.registry import component
 
 #: what a query without a candidate gets (module docstring)
@@ -152,7 +152,7 @@ class ExemplarDataset(Dataset):
 
     Args:
         dataset: the wrapped (query) dataset: a config dict, or a built
-            :class:`~pisa.data.base.AQABaseDataset` of split ``'train'`` (another split
+            :class:`~pisa.data.core.base_dataset.AQABaseDataset` of split ``'train'`` (another split
             needs a config, from which the training split is built).
         dataset_type: instead of ``dataset``: the wrapped dataset's type, with its
             arguments given flat as ``**dataset_options``, so that a config turns a
@@ -165,7 +165,7 @@ class ExemplarDataset(Dataset):
             ``same`` with (module docstring).
         seed: the seed of the fixed test-time draw.
         exemplars: the exemplar pool, of split ``'train'``: a config, or a built
-            :class:`~pisa.data.base.AQABaseDataset` (shared by the datasets given it).
+            :class:`~pisa.data.core.base_dataset.AQABaseDataset` (shared by the datasets given it).
             None (default): the wrapped dataset itself when it is the training split,
             else built from :func:`training_split_config` of its config. Required when
             the wrapped dataset holds given ``recordings`` (module docstring).

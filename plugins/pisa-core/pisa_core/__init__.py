@@ -21,11 +21,11 @@ Components:
 
 - model ``CoReModel``: a backbone and an aggregator from the registry, the tree,
   ``divide_by`` (``'difficulty'`` or None), ``score_range`` (30 on MTL-AQA, 100 on
-  AQA-7). Reads the pair samples of :class:`pisa.data.pairs.ExemplarDataset`.
+  AQA-7). Reads the pair samples of :class:`pisa.data.wrappers.pairs.ExemplarDataset`.
 - model ``ExemplarDataPreprocessor``: :class:`pisa.models.data_preprocessor.
   AQADataPreprocessor` that also normalises ``inputs['exemplar_video']``.
 - hook ``CoReGroupHook``: before training, builds the tree's groups from the training
-  dataset's :meth:`~pisa.data.pairs.ExemplarDataset.pair_differences` (they are a
+  dataset's :meth:`~pisa.data.wrappers.pairs.ExemplarDataset.pair_differences` (they are a
   buffer of the model, so a checkpoint carries them to ``pisa test``).
 
 Where this follows the authors and where it does not:
@@ -370,7 +370,7 @@ class CoReModel(BaseModel):
 
 class CoReGroupHook(Hook):
     """Before training, build the CoRe model's groups from the training dataset's pair
-    differences (an :class:`~pisa.data.pairs.ExemplarDataset`, whose ``same`` rule picks
+    differences (an :class:`~pisa.data.wrappers.pairs.ExemplarDataset`, whose ``same`` rule picks
     the pairs; divided by the model's ``divide_by``), and log them."""
 
     priority = "NORMAL"
