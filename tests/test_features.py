@@ -339,7 +339,8 @@ def test_feature_dataset_names_what_is_missing(setup, tmp_path):
 
 
 def test_all_clips_sampler_and_clip_window():
-    from pisa.data.wrappers.feature_datasets import AllClipsSampler, RandomClipWindow
+    from pisa.data.core.all_clips_sampler import AllClipsSampler
+    from pisa.data.transforms.feature_transforms import RandomClipWindow
 
     inds = AllClipsSampler(clip_len=4)(18)
     # 4 clips of 4 frames; the 2 frames left over dropped one at each end

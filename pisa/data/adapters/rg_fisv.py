@@ -28,7 +28,7 @@ are computed on it (Spearman's rho, as GDLT reports, does not depend on the scal
 
 One sample per video: all its clips ``(N, D)``. GDLT crops a random window of
 ``clip_num`` clips (or zero-pads) in training and tests whole videos one at a time: the
-configs do the same with :class:`~pisa.data.wrappers.feature_datasets.RandomClipWindow` in the training
+configs do the same with :class:`~pisa.data.transforms.feature_transforms.RandomClipWindow` in the training
 pipeline and a test batch size of 1. The validation carve and folds are those of every
 dataset (:mod:`pisa.data.core.splits`); each video is its own performer (the files name no
 athlete).
