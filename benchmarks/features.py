@@ -121,7 +121,7 @@ def bench_feature_epoch(settings: Settings, work_dir: Path) -> Result:
         options.update({f"{name}.dataset.extractor.weights": str(weights),
                         f"{name}.dataset.extractor.backbone.widths": widths,
                         f"{name}.dataset.feature_root": str(work_dir / "features"),
-                        f"{name}.dataset.source.sampler.num_clips": num_clips})
+                        f"{name}.dataset.source.clip_sampler.num_clips": num_clips})
     cfg = load_config(FEATURE_CONFIG, options, str(data))
     start = time.perf_counter()
     extract_config(cfg, str(FEATURE_CONFIG), progress=False, log=lambda msg: None)

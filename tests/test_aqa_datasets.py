@@ -37,7 +37,7 @@ TRIALS = [(u, n, "NIE"[i % 3], 8 + 2 * i) for i, (u, n) in
 
 
 def build(**cfg):
-    return DATASETS.build(dict(pipeline=PIPE, sampler=SAMPLER, **cfg))
+    return DATASETS.build(dict(pipeline=PIPE, clip_sampler=SAMPLER, **cfg))
 
 
 @pytest.fixture(scope="module")
@@ -252,8 +252,8 @@ SHRINK = ["train_cfg.max_epochs=1", "model.video_backbone.widths=[4,8]",
           "model.video_backbone.size=16", "model.head.hidden=8", "default_hooks.logger.interval=1"]
 for loader in ("train_dataloader", "test_dataloader"):
     SHRINK += [f"{loader}.batch_size=2", f"{loader}.num_workers=0",
-               f"{loader}.dataset.pipeline.1.size=[16,16]", f"{loader}.dataset.sampler.num_clips=2",
-               f"{loader}.dataset.sampler.clip_len=4"]
+               f"{loader}.dataset.pipeline.1.size=[16,16]", f"{loader}.dataset.clip_sampler.num_clips=2",
+               f"{loader}.dataset.clip_sampler.clip_len=4"]
 
 
 def train(config: str, data_root: Path, work: Path, *extra: str) -> dict:

@@ -41,7 +41,7 @@ def csv_dataset(root: Path, rows: str, header: str = HEADER, **kw):
     ann = root / f"ann_{abs(hash(rows + header))}.csv"
     ann.write_text(header + rows)
     cfg = dict(type="AQACSVDataset", ann_file=str(ann), split="train", pipeline=PIPE,
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4))
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4))
     cfg.update(kw)
     return DATASETS.build(cfg)
 

@@ -44,7 +44,7 @@ def csv_media(tmp_path) -> Path:
 
 def csv_dataset(root: Path, **kw):
     cfg = dict(type="AQACSVDataset", ann_file="ann.csv", data_root=str(root), modalities=("video",),
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4), pipeline=VIDEO_ONLY)
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4), pipeline=VIDEO_ONLY)
     cfg.update(kw)
     return DATASETS.build(cfg)
 

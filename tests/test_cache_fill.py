@@ -64,7 +64,7 @@ ADAPTERS = {"AQACSVDataset": _csv, "PISADataset": _pisa, "MTLAQADataset": _mtl,
 
 
 def _build(cfg: dict, **kw):
-    return DATASETS.build(dict(dict(pipeline=PIPELINE, sampler=SAMPLER), **cfg, **kw))
+    return DATASETS.build(dict(dict(pipeline=PIPELINE, clip_sampler=SAMPLER), **cfg, **kw))
 
 
 def _samples(ds):

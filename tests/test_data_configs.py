@@ -30,10 +30,10 @@ def test_configs_hold_no_absolute_paths(name, monkeypatch):
 def test_pisa_configs_set_the_paper_sampling(monkeypatch):
     unidist = Config.fromfile(str(CONFIGS / "pisa_unidist.py"))
     consecutive = Config.fromfile(str(CONFIGS / "pisa_consecutive.py"))
-    assert unidist.train_dataloader.dataset.sampler == dict(type="UniformSampler", num_clips=10, clip_len=16)
+    assert unidist.train_dataloader.dataset.clip_sampler == dict(type="UniformSampler", num_clips=10, clip_len=16)
     for split in ("train_dataloader", "test_dataloader"):
         ds = consecutive[split].dataset
-        assert ds.scheme == "consecutive" and ds.sampler.type == "ContiguousSampler"
+        assert ds.scheme == "consecutive" and ds.clip_sampler.type == "ContiguousSampler"
     assert any(t["type"] == "RandomFlip" for t in unidist.train_dataloader.dataset.pipeline)
     assert not any(t["type"] == "RandomFlip" for t in unidist.test_dataloader.dataset.pipeline)
 

@@ -79,7 +79,7 @@ def video_root(tmp_path_factory) -> Path:
 
 def build(root: Path, **kw):
     cfg = dict(type="PISADataset", data_root=str(root), table=str(root / "table.csv"),
-               sampler=dict(type="UniformSampler", num_clips=4, clip_len=5), pipeline=pipeline())
+               clip_sampler=dict(type="UniformSampler", num_clips=4, clip_len=5), pipeline=pipeline())
     cfg.update(kw)
     return DATASETS.build(cfg)
 
@@ -202,7 +202,7 @@ def test_flip_flips_every_frame_of_a_sample(video_root):
 
 
 def test_audio_windows_line_up_with_the_clips(video_root):
-    ds = build(video_root, sampler=dict(type="ContiguousSampler", num_clips=4, clip_len=5))
+    ds = build(video_root, clip_sampler=dict(type="ContiguousSampler", num_clips=4, clip_len=5))
     # sample 1 covers trimmed frames 20..39 = source 23..42; sample 2 source 43..62:
     # the tone starts at source frame 43, so sample 1 is silent and sample 2 is not
     quiet, loud = ds[1]["inputs"]["audio"], ds[2]["inputs"]["audio"]
@@ -225,7 +225,7 @@ def test_frames_layout_reads_folders_and_wav(tmp_path):
     write_wav(tmp_path / "audio" / "5.wav", tone_track(45, 20), SR)
     write_table(tmp_path / "table.csv", [[5, "test", FPS, 100.2, 145.0, 2, 3, 0, 0, 10, 10, 9, "", ""]])
     ds = build(tmp_path, layout="frames", split="test",
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=5))
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=5))
     assert len(ds) == 4  # 45 frames // 10
     item = ds[3]
     video = item["inputs"]["video"].numpy().transpose(0, 2, 3, 4, 1)

@@ -131,7 +131,7 @@ def test_a_changed_backbone_weights_file_or_sampling_makes_new_files(setup, tmp_
         reference = _files(root / base)
         changes = {
             "weights": ([], {"PISA_BACKBONE_WEIGHTS": str(setup["other"])}),
-            "sampling": ([f"{n}.dataset.source.sampler.num_clips=3" for n in LOADERS], {}),
+            "sampling": ([f"{n}.dataset.source.clip_sampler.num_clips=3" for n in LOADERS], {}),
             # a backbone setting that keeps the weights' shapes (the file must fit)
             "backbone": ([f"{n}.dataset.extractor.backbone.dropout=0.5" for n in LOADERS], {}),
             "normalisation": ([f"{n}.dataset.extractor.data_preprocessor.mean=[0.5,0.5,0.5]"
@@ -160,7 +160,7 @@ def test_a_changed_backbone_weights_file_or_sampling_makes_new_files(setup, tmp_
         assert not np.array_equal(first, np.load(root / made["weights"] / "1.npy"))
         assert np.load(root / made["sampling"] / "1.npy").shape[0] == 3 * 3  # 3 samples x 3 clips
         # a dataset of the changed spec reads its own folder; one without features is refused
-        cfg = load_config(FEATURE_CONFIG, {"test_dataloader.dataset.source.sampler.num_clips": 3},
+        cfg = load_config(FEATURE_CONFIG, {"test_dataloader.dataset.source.clip_sampler.num_clips": 3},
                           str(setup["data"]))
         dataset = DATASETS.build(cfg.test_dataloader.dataset)
         assert dataset.feature_dir.name == made["sampling"]

@@ -216,7 +216,7 @@ def test_native_rate_through_the_prepared_cache_equals_reading_the_wav(tmp_path)
              dict(type="PackAQAInputs")]
     cfg = dict(type="PISADataset", layout="frames", data_root=str(tmp_path),
                table=str(tmp_path / "table.csv"),
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=6), pipeline=steps)
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=6), pipeline=steps)
     plain = DATASETS.build(cfg)
     assert plain.cache_settings()[1] == cache_lib.NATIVE_RATE
     expected = [plain[i] for i in range(len(plain))]

@@ -61,7 +61,7 @@ def mtl_root(tmp_path_factory) -> Path:
 
 def _pairs(root: Path, split: str, **kwargs):
     # the start-up media check is another test's business; it opens every video
-    inner = dict(type="MTLAQADataset", data_root=str(root), split=split, sampler=SAMPLER,
+    inner = dict(type="MTLAQADataset", data_root=str(root), split=split, clip_sampler=SAMPLER,
                  pipeline=PIPELINE, test_mode=split == "test", check_media=False)
     inner.update(kwargs.pop("inner", {}))
     return DATASETS.build(dict(type="ExemplarDataset", dataset=inner, **kwargs))
@@ -168,7 +168,7 @@ def test_no_exemplar_sharing_the_rule_is_a_clear_error(tmp_path):
         _pairs(tmp_path, "train", same=("judge_scores",))
     # packing a record key the annotation lacks names the sample and the key
     plain = DATASETS.build(dict(
-        type="MTLAQADataset", data_root=str(tmp_path), split="train", sampler=SAMPLER, check_media=False,
+        type="MTLAQADataset", data_root=str(tmp_path), split="train", clip_sampler=SAMPLER, check_media=False,
         pipeline=PIPELINE[:2] + [dict(type="PackAQAInputs", modalities=("video",), meta_keys=("judge_scores",))]))
     with pytest.raises(KeyError, match=r"sample 01_1/0 .* has no 'judge_scores' \(meta_keys="):
         plain[0]

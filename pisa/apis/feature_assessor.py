@@ -62,7 +62,7 @@ class FeatureAssessor(Assessor):
                           recordings=[recording_record(media, crop, meta)], test_mode=True,
                           cache_dir=None, on_bad_sample="error", lazy_init=False)
         if sampler is not None:
-            source_cfg["sampler"] = dict(sampler)
+            source_cfg["clip_sampler"] = dict(sampler)
         source = DATASETS.build(source_cfg)
         record = recording_features(source, self.extractor,
                                     batch_size=max(16, self.batch_size))

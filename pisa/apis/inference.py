@@ -245,7 +245,7 @@ class Assessor:
                       recordings=[recording_record(media, crop, meta)],
                       test_mode=True, cache_dir=None, on_bad_sample="error", lazy_init=False)
         if sampler is not None:
-            ds_cfg["sampler"] = dict(sampler)
+            ds_cfg["clip_sampler"] = dict(sampler)
         if self.exemplars is not None:
             ds_cfg["exemplars"] = self.exemplars
         return DATASETS.build(ds_cfg)
@@ -293,7 +293,7 @@ class Assessor:
             query_ds = _query_side(level_ds)
             perf = query_ds.performances[0]
             num_frames, fps = int(perf["num_frames"]), perf.get("fps")
-            sampler = query_ds.sampler
+            sampler = query_ds.clip_sampler
             level_frames = None if sampler.random else _frames_of(query_ds)
             segment_frames = np.zeros((0, sampler.num_clips, sampler.clip_len), dtype=np.int64)
             segment_ds = None

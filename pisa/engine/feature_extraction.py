@@ -143,8 +143,8 @@ def extraction_jobs(cfg: Any, config: str, checkpoint: Optional[str] = None,
         source = {k: v for k, v in ds_cfg.items() if k not in SPLIT_KEYS}
         # features are computed once: every split with the test pipeline and sampler
         source["pipeline"] = reference.get("pipeline") or []
-        if "sampler" in reference:
-            source["sampler"] = reference["sampler"]
+        if "clip_sampler" in reference:
+            source["clip_sampler"] = reference["clip_sampler"]
         jobs.append(ExtractionJob(
             where=where, spec=spec, source=source,
             split_args={k: ds_cfg[k] for k in FEATURE_SPLIT_ARGS if k in ds_cfg},
@@ -282,7 +282,7 @@ def manifest_of(job: ExtractionJob, dataset: AQABaseDataset, key: str,
         "backbone": spec["backbone"],
         "weights": {"path": os.path.abspath(spec["weights"]), "sha256": extractor.weights_sha256,
                     "prefix": spec.get("weights_prefix"), "prefix_read": extractor.weights_prefix},
-        "sampler": repr(dataset.sampler), "sampler_config": plain_config(job.source.get("sampler")),
+        "sampler": repr(dataset.clip_sampler), "sampler_config": plain_config(job.source.get("clip_sampler")),
         "dataset_type": type(dataset).__name__,
         "pipeline": plain_config(list(job.source.get("pipeline") or [])),
         "data_preprocessor": spec["data_preprocessor"],
@@ -306,13 +306,13 @@ def extract_job(job: ExtractionJob, device: Union[None, str, torch.device] = "au
 
     dataset = _source_dataset(job)
     pipeline = plain_config(list(job.source.get("pipeline") or []))
-    check_deterministic(pipeline, dataset.sampler, f"{job.config}: {job.where}")
+    check_deterministic(pipeline, dataset.clip_sampler, f"{job.config}: {job.where}")
     extractors = {} if extractors is None else extractors
     cache_key = repr((job.spec, str(resolve_device(device))))
     if cache_key not in extractors:
         extractors[cache_key] = load_extractor(job.spec, device)
     extractor = extractors[cache_key]
-    key = feature_key(job.spec, extractor.weights_sha256, repr(dataset.sampler),
+    key = feature_key(job.spec, extractor.weights_sha256, repr(dataset.clip_sampler),
                       type(dataset).__name__, pipeline)
     folder = Path(job.feature_root) / key
     write_manifest(folder, manifest_of(job, dataset, key, extractor))

@@ -29,9 +29,9 @@ dataset = dict(type='AQA7Dataset', data_root=data_root, action='all', modalities
 train_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, split='train', pipeline=train_pipeline,
-                 sampler=dict(type='RandomClipSampler', num_clips=num_clips, clip_len=clip_len)))
+                 clip_sampler=dict(type='RandomClipSampler', num_clips=num_clips, clip_len=clip_len)))
 val_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(dataset, split='test', pipeline=test_pipeline, test_mode=True,
-                 sampler=dict(type='CenterClipSampler', num_clips=num_clips, clip_len=clip_len)))
+                 clip_sampler=dict(type='CenterClipSampler', num_clips=num_clips, clip_len=clip_len)))
 test_dataloader = val_dataloader

@@ -31,9 +31,9 @@ dataset = dict(type='JIGSAWSDataset', data_root=data_root, task=task, folds=4, f
 train_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, split='train', pipeline=train_pipeline,
-                 sampler=dict(type='RandomClipSampler', num_clips=num_clips, clip_len=clip_len)))
+                 clip_sampler=dict(type='RandomClipSampler', num_clips=num_clips, clip_len=clip_len)))
 val_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(dataset, split='test', pipeline=test_pipeline, test_mode=True,
-                 sampler=dict(type='CenterClipSampler', num_clips=num_clips, clip_len=clip_len)))
+                 clip_sampler=dict(type='CenterClipSampler', num_clips=num_clips, clip_len=clip_len)))
 test_dataloader = val_dataloader

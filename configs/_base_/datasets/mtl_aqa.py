@@ -24,9 +24,9 @@ dataset = dict(type=dataset_type, data_root=data_root, modalities=('video', ),
 train_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, split='train', pipeline=train_pipeline,
-                 sampler=dict(type='RandomClipSampler', num_clips=1, clip_len=16)))
+                 clip_sampler=dict(type='RandomClipSampler', num_clips=1, clip_len=16)))
 val_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(dataset, split='test', pipeline=test_pipeline, test_mode=True,
-                 sampler=dict(type='CenterClipSampler', num_clips=1, clip_len=16)))
+                 clip_sampler=dict(type='CenterClipSampler', num_clips=1, clip_len=16)))
 test_dataloader = val_dataloader

@@ -128,7 +128,7 @@ class AQA7Dataset(AQABaseDataset):
         super().__init__(data_root=data_root, modalities=modalities,
                          metainfo=dict(declared, **(metainfo or {})), **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=1, clip_len=16)
 
     def load_performances(self) -> List[Dict]:

@@ -120,7 +120,7 @@ class FineDivingDataset(AQABaseDataset):
         self.split, self.ann_dir, self.frame_pattern = split, ann_dir, frame_pattern
         super().__init__(data_root=data_root, modalities=modalities, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=1, clip_len=16)
 
     def load_performances(self) -> List[Dict]:

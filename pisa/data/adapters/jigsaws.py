@@ -164,7 +164,7 @@ class JIGSAWSDataset(AQABaseDataset):
         self.video_pattern, self.frame_pattern = video_pattern, frame_pattern
         super().__init__(data_root=data_root, modalities=modalities, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=10, clip_len=16)
 
     @property

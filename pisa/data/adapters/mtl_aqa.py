@@ -56,7 +56,7 @@ class MTLAQADataset(AQABaseDataset):
         self.ann_dir, self.annotation_file = ann_dir, annotation_file
         super().__init__(data_root=data_root, modalities=modalities, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=1, clip_len=16)
 
     def load_performances(self) -> List[Dict]:

@@ -247,7 +247,7 @@ class PISADataset(AQABaseDataset):
         super().__init__(data_root=data_root, val_performances=val_performances,
                          split_seed=split_seed, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         cls = UniformSampler if getattr(self, "scheme", "unidist") == "unidist" else ContiguousSampler
         return cls(num_clips=CLIPS, clip_len=CLIP_LEN)
 

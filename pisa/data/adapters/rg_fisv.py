@@ -101,7 +101,7 @@ class _ReleasedFeatureDataset(ClipFeatureDataset):
                              f"val_performances) or 'test', got {split!r}")
         if not float(score_scale) > 0:
             raise ValueError(f"{type(self).__name__}: score_scale must be > 0, got {score_scale}")
-        for key in ("cache_dir", "sampler", "check_media"):
+        for key in ("cache_dir", "clip_sampler", "check_media"):
             if kwargs.pop(key, None) is not None and key != "check_media":
                 raise ValueError(f"{type(self).__name__}: {key} does not apply to released "
                                  "features (there are no media to read)")

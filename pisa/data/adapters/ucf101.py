@@ -118,7 +118,7 @@ class UCF101Dataset(AQABaseDataset):
                                            classes=tuple(sorted(self.classes, key=self.classes.get))))
         super().__init__(data_root=data_root, modalities=modalities, test_mode=test_mode, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(1, 16) if self._test else RandomClipSampler(1, 16)
 
     def load_performances(self) -> List[Dict]:

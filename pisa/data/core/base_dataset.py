@@ -80,7 +80,7 @@ def build_clip_sampler(cfg: Union[None, Dict, ClipSampler], default: ClipSampler
 
         return CLIP_SAMPLERS.build(dict(cfg))
     if not callable(cfg):
-        raise TypeError(f"sampler must be a config dict or a clip sampler, got {type(cfg).__name__}")
+        raise TypeError(f"clip_sampler must be a config dict or a clip sampler, got {type(cfg).__name__}")
     return cfg
 
 
@@ -97,7 +97,7 @@ class AQABaseDataset(BaseDataset):
     Args:
         data_root: folder the annotation's relative paths are under.
         pipeline: transforms (config dicts or callables), ending in ``PackAQAInputs``.
-        sampler: clip sampler config (``dict(type='UniformSampler', num_clips=10,
+        clip_sampler: clip sampler config (``dict(type='UniformSampler', num_clips=10,
             clip_len=16)``) or instance; the adapter's default when None.
         modalities: ``('video', 'audio')`` or a subset: what the media check demands.
         cache_dir: read samples from this prepared cache (:mod:`pisa.data.core.cache`);
@@ -139,7 +139,7 @@ class AQABaseDataset(BaseDataset):
     _carves_val = True
 
     def __init__(self, data_root: str = "", ann_file: str = "", pipeline: Sequence[Any] = (),
-                 sampler: Union[None, Dict, ClipSampler] = None,
+                 clip_sampler: Union[None, Dict, ClipSampler] = None,
                  modalities: Sequence[str] = ("video", "audio"), cache_dir: Optional[str] = None,
                  on_bad_sample: str = "error", max_bad_samples: Union[None, int, float] = None,
                  check_media: bool = True, test_mode: bool = False,
@@ -150,7 +150,12 @@ class AQABaseDataset(BaseDataset):
                  folds: Optional[int] = None, fold: int = 0,
                  train_fraction: Optional[float] = None,
                  train_fraction_seed: Optional[int] = None,
-                 fps_mismatch: str = "error", fill_cache: bool = True) -> None:
+                 fps_mismatch: str = "error", fill_cache: bool = True,
+                 sampler: Any = None) -> None:
+        if sampler is not None:
+            raise TypeError(f"{type(self).__name__}: the dataset argument 'sampler' is now "
+                            "'clip_sampler' (the dataloader's 'sampler' picks indices); got "
+                            f"sampler={sampler!r}")
         if on_bad_sample not in ("error", "skip"):
             raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
         if fps_mismatch not in FPS_MISMATCH:
@@ -175,9 +180,9 @@ class AQABaseDataset(BaseDataset):
         # failures seen in this process while no report file is set
         self._bad_records: List[Dict] = []
         self.worker_epoch_seeds: Optional[WorkerEpochSeeds] = None
-        self.sampler = build_clip_sampler(sampler, self.default_sampler())
+        self.clip_sampler = build_clip_sampler(clip_sampler, self.default_clip_sampler())
         if test_mode:  # clip positions are jittered in training only
-            self.sampler = without_jitter(self.sampler)
+            self.clip_sampler = without_jitter(self.clip_sampler)
         self.modalities = tuple(modalities)
         self.cache_dir = (cache_lib.default_cache_dir() if cache_dir == "auto"
                           else os.fspath(cache_dir) if cache_dir else None)
@@ -193,7 +198,7 @@ class AQABaseDataset(BaseDataset):
                          serialize_data=serialize_data, max_refetch=max_refetch)
 
     # -- what an adapter provides ---------------------------------------------------
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         """The sampler used when the config names none."""
         from pisa.data.core.clip_samplers import UniformSampler
 
@@ -368,12 +373,12 @@ class AQABaseDataset(BaseDataset):
         samples = perf.pop("samples", None)
         indices = perf.pop("sample_indices", None)
         perf["annotated_samples"] = samples is not None
-        too_short = samples is None and perf["num_frames"] < self.sampler.sample_frames
+        too_short = samples is None and perf["num_frames"] < self.clip_sampler.sample_frames
         if not too_short and samples is None:
-            samples = self.sampler(int(perf["num_frames"]))
+            samples = self.clip_sampler(int(perf["num_frames"]))
         if too_short or len(samples) == 0:
             raise ValueError(f"{where}: {perf['num_frames']} frames is shorter than one sample "
-                             f"({self.sampler.sample_frames} frames for {self.sampler!r})")
+                             f"({self.clip_sampler.sample_frames} frames for {self.clip_sampler!r})")
         samples = np.asarray(samples, dtype=np.int64)
         needed = int(samples.max()) + 1
         if available is not None and needed > available:
@@ -445,8 +450,8 @@ class AQABaseDataset(BaseDataset):
 
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
-        if self.sampler.random and not info["annotated_samples"]:  # drawn again on every read
-            drawn = self.sampler(int(info["num_frames"]), rng=draw_rng())
+        if self.clip_sampler.random and not info["annotated_samples"]:  # drawn again on every read
+            drawn = self.clip_sampler(int(info["num_frames"]), rng=draw_rng())
             info["frame_inds"] = drawn[info["sample_index"]]
         return info
 

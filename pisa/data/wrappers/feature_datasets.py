@@ -123,8 +123,8 @@ def source_feature_key(spec: Dict[str, Any], source: AQABaseDataset,
                        pipeline: Sequence[Any], where: str) -> str:
     """:func:`feature_key` of an extractor spec over a (lazily built) source adapter
     whose pipeline config is ``pipeline``; refuses random sampling (:func:`check_deterministic`)."""
-    check_deterministic(pipeline, source.sampler, where)
-    return feature_key(spec, file_sha256(spec["weights"]), repr(source.sampler),
+    check_deterministic(pipeline, source.clip_sampler, where)
+    return feature_key(spec, file_sha256(spec["weights"]), repr(source.clip_sampler),
                        type(source).__name__, pipeline)
 
 
@@ -135,7 +135,7 @@ class FeatureDataset(ClipFeatureDataset):
 
     Args:
         source: the source adapter's dataset config (``type``, annotation and media
-            arguments, ``sampler``, the deterministic ``pipeline`` the features were
+            arguments, ``clip_sampler``, the deterministic ``pipeline`` the features were
             made with), without split keys: ``split``, ``split_seed``, the carve and the
             folds are this dataset's and reach the source's performances exactly as they
             would reach the adapter's own (:class:`~pisa.data.core.base_dataset.AQABaseDataset`).
@@ -161,9 +161,9 @@ class FeatureDataset(ClipFeatureDataset):
                  val_performances: Union[None, int, float] = None, split_seed: int = 0,
                  pipeline: Sequence[Any] = (), recordings: Optional[Sequence[dict]] = None,
                  metainfo: Optional[dict] = None, **kwargs: Any) -> None:
-        for key in ("sampler", "modalities", "cache_dir", "fill_cache", "check_media"):
+        for key in ("clip_sampler", "modalities", "cache_dir", "fill_cache", "check_media"):
             # no media are read: the media switches do nothing (callers pass cache_dir=None)
-            if kwargs.pop(key, None) is not None and key in ("sampler", "modalities", "cache_dir"):
+            if kwargs.pop(key, None) is not None and key in ("clip_sampler", "modalities", "cache_dir"):
                 raise ValueError(f"FeatureDataset: {key} belongs to the source dataset "
                                  "(the features were made with its settings)")
         self.spec = extractor_spec(extractor, "FeatureDataset.extractor")
@@ -188,17 +188,17 @@ class FeatureDataset(ClipFeatureDataset):
                 raise FileNotFoundError(
                     f"FeatureDataset: no features in {self.feature_dir} for this backbone, "
                     f"weights and sampling ({self.spec['backbone']['type']}, "
-                    f"{self.spec['weights']}, {self._source.sampler!r}); run `pisa "
+                    f"{self.spec['weights']}, {self._source.clip_sampler!r}); run `pisa "
                     f"extract-features CONFIG` first{listing}")
             self.manifest = read_manifest(self.feature_dir)
         meta = dict(self._source.metainfo) if metainfo is None else metainfo
         super().__init__(pipeline=list(pipeline) or self.default_feature_pipeline(self.modality),
-                         sampler=self._source.sampler, modalities=(self.modality,),
+                         clip_sampler=self._source.clip_sampler, modalities=(self.modality,),
                          split_seed=split_seed, val_performances=val_performances,
                          recordings=recordings, metainfo=meta, check_media=False, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
-        return self._source.sampler
+    def default_clip_sampler(self) -> ClipSampler:
+        return self._source.clip_sampler
 
     def load_performances(self) -> List[Dict]:
         """The source adapter's performances of ``self.split`` (its annotation read, no
