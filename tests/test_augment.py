@@ -18,7 +18,7 @@ from torchvision.transforms.v2 import functional as F
 from pisa.data.transforms import mel as audio_lib
 from pisa.data.transforms.augment import (ColorJitter, RandomAudioShift, RandomGain, RandomResizedCrop,
                                SpecAugment)
-from pisa.data.core.base_dataset import worker_epoch_seed
+from pisa.data.core.seeding import worker_epoch_seed
 from pisa.data.core.clip_samplers import (ContiguousSampler, UniformSampler, contiguous_indices,
                                 uniform_indices)
 from pisa.data.transforms.clip_transforms import MelSpectrogram

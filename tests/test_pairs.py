@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from media import frame_index_of, make_video
 
-from pisa.data.core.base_dataset import WorkerEpochSeeds
+from pisa.data.core.seeding import WorkerEpochSeeds
 from pisa.registry import DATASETS
 
 #: frames per generated dive; every frame of the video is distinct (< 53 frames)

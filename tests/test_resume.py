@@ -145,7 +145,7 @@ def test_resume_with_persistent_workers_gives_the_same_weights(tmp_path, data_ro
 _WORKER_DRAWS = """
 import json, sys, zlib
 from mmengine.runner import Runner
-from pisa.data.core.base_dataset import WorkerEpochSeeds
+from pisa.data.core.seeding import WorkerEpochSeeds
 from pisa.engine.config import load_config
 from pisa.engine.hooks import epoch_seeded_datasets
 from pisa.registry import DATASETS

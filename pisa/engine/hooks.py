@@ -44,7 +44,7 @@ class EpochSeedHook(Hook):
     when ``diff_rank_seed``), and have every DataLoader worker of the training loader seed
     its own from ``(seed, epoch, rank, worker id)``.
 
-    The workers' part (:class:`pisa.data.core.base_dataset.WorkerEpochSeeds`): before training, before
+    The workers' part (:class:`pisa.data.core.seeding.WorkerEpochSeeds`): before training, before
     any worker starts, the training datasets (inside mmengine's wrappers too, found as
     :func:`epoch_seeded_datasets`) get one shared-memory value the workers inherit; here
     the epoch is written to it, before the loop's ``iter()`` sends the epoch's first
@@ -62,7 +62,7 @@ class EpochSeedHook(Hook):
     priority = "VERY_HIGH"
 
     def before_train(self, runner) -> None:
-        from pisa.data.core.base_dataset import WorkerEpochSeeds
+        from pisa.data.core.seeding import WorkerEpochSeeds
 
         seed = runner.seed if runner.seed is not None else 0
         loader = runner.train_loop.dataloader

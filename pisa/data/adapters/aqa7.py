@@ -119,13 +119,13 @@ class AQA7Dataset(AQABaseDataset):
             raise ValueError(f"AQA7Dataset: action must be 'all' or one of {ACTIONS}, got {action!r}")
         if "audio" in modalities:
             raise ValueError("AQA7Dataset: only the 'video' modality (AQA-7 ships frames)")
-        self.split, self.action = split, action
+        self.action = action
         self.actions = ACTIONS if action == "all" else (action,)
         self.ann_dir = ann_dir
         self.frame_pattern, self.video_pattern = frame_pattern, video_pattern
         declared = dict(actions=self.actions,
                         score_range=(SCORE_RANGES[action] if action != "all" else dict(SCORE_RANGES)))
-        super().__init__(data_root=data_root, modalities=modalities,
+        super().__init__(data_root=data_root, split=split, modalities=modalities,
                          metainfo=dict(declared, **(metainfo or {})), **kwargs)
 
     def default_clip_sampler(self) -> ClipSampler:

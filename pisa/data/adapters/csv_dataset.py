@@ -89,13 +89,13 @@ class AQACSVDataset(AQABaseDataset):
         if task not in ("level", "score"):
             raise ValueError(f"AQACSVDataset: task must be 'level' or 'score', got {task!r}")
         # without a carve, split='val' reads the file's own 'val' rows
-        self.split, self.task, self.num_classes = split, task, int(num_classes)
+        self.task, self.num_classes = task, int(num_classes)
         self.ann_path = Path(ann_file)
         if data_root not in (None, "") and not self.ann_path.is_absolute():
             self.ann_path = Path(data_root) / self.ann_path  # as mmengine's BaseDataset joins it
         root = data_root if data_root not in (None, "") else str(self.ann_path.parent)
         kwargs.setdefault("metainfo", dict(num_classes=self.num_classes))
-        super().__init__(data_root=root, **kwargs)
+        super().__init__(data_root=root, split=split, **kwargs)
         self.ann_file = str(self.ann_path)
 
     def _target(self, value: Optional[str], where: str) -> tuple:

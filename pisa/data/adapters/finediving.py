@@ -117,8 +117,8 @@ class FineDivingDataset(AQABaseDataset):
                              f"val_performances) or 'test', got {split!r}")
         if "audio" in modalities:
             raise ValueError("FineDivingDataset: only the 'video' modality (FineDiving ships frames)")
-        self.split, self.ann_dir, self.frame_pattern = split, ann_dir, frame_pattern
-        super().__init__(data_root=data_root, modalities=modalities, **kwargs)
+        self.ann_dir, self.frame_pattern = ann_dir, frame_pattern
+        super().__init__(data_root=data_root, split=split, modalities=modalities, **kwargs)
 
     def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=1, clip_len=16)

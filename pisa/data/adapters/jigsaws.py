@@ -159,10 +159,10 @@ class JIGSAWSDataset(AQABaseDataset):
             raise ValueError(f"JIGSAWSDataset: view must be 1 or 2, got {view!r}")
         if "audio" in modalities:
             raise ValueError("JIGSAWSDataset: only the 'video' modality (JIGSAWS has no audio)")
-        self.task, self.split, self.view = task, split, int(view)
+        self.task, self.view = task, int(view)
         self.split_file = split_file
         self.video_pattern, self.frame_pattern = video_pattern, frame_pattern
-        super().__init__(data_root=data_root, modalities=modalities, **kwargs)
+        super().__init__(data_root=data_root, split=split, modalities=modalities, **kwargs)
 
     def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=10, clip_len=16)

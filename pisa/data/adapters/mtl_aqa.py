@@ -52,9 +52,9 @@ class MTLAQADataset(AQABaseDataset):
         if split not in ("train", "val", "test"):
             raise ValueError(f"MTLAQADataset: split must be 'train', 'val' (with val_performances) "
                              f"or 'test', got {split!r}")
-        self.split, self.split_index, self.video_pattern = split, int(split_index), video_pattern
+        self.split_index, self.video_pattern = int(split_index), video_pattern
         self.ann_dir, self.annotation_file = ann_dir, annotation_file
-        super().__init__(data_root=data_root, modalities=modalities, **kwargs)
+        super().__init__(data_root=data_root, split=split, modalities=modalities, **kwargs)
 
     def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=1, clip_len=16)

@@ -240,11 +240,11 @@ class PISADataset(AQABaseDataset):
             raise ValueError(f"PISADataset: label must be 'player' or 'song', got {label!r}")
         if scheme not in SCHEMES:
             raise ValueError(f"PISADataset: scheme must be one of {SCHEMES}, got {scheme!r}")
-        self.layout, self.split, self.scheme, self.label = layout, split, scheme, label
+        self.layout, self.scheme, self.label = layout, scheme, label
         self.ann_dir, self.table_path = ann_dir, table
         self.split_args = dict(split_mode=split_mode, seed=split_seed, test_fraction=test_fraction)
         self.frames_dir, self.audio_dir, self.video_ext = frames_dir, audio_dir, video_ext
-        super().__init__(data_root=data_root, val_performances=val_performances,
+        super().__init__(data_root=data_root, split=split, val_performances=val_performances,
                          split_seed=split_seed, **kwargs)
 
     def default_clip_sampler(self) -> ClipSampler:

@@ -105,12 +105,12 @@ class _ReleasedFeatureDataset(ClipFeatureDataset):
             if kwargs.pop(key, None) is not None and key != "check_media":
                 raise ValueError(f"{type(self).__name__}: {key} does not apply to released "
                                  "features (there are no media to read)")
-        self.split, self.modality = split, modality
+        self.modality = modality
         self.score_scale = float(score_scale)
         root = Path(data_root)
         self.feature_path = root / feature_dir
         self.lists = {"train": root / train_list, "test": root / test_list}
-        super().__init__(data_root=data_root, pipeline=list(pipeline) or
+        super().__init__(data_root=data_root, split=split, pipeline=list(pipeline) or
                          self.default_feature_pipeline(modality), modalities=(modality,),
                          check_media=False, **kwargs)
 

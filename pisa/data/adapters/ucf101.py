@@ -111,19 +111,20 @@ class UCF101Dataset(AQABaseDataset):
             raise ValueError(f"UCF101Dataset: subset must be 'train' or 'test', got {subset!r}")
         if "audio" in modalities:
             raise ValueError("UCF101Dataset: only the 'video' modality (many UCF101 videos have no audio)")
-        self.split, self.subset, self._test = int(split), subset, bool(test_mode)
+        self.official_split, self.subset, self._test = int(split), subset, bool(test_mode)
         self.split_dir = Path(split_dir or data_root)
         self.classes = read_class_index(self.split_dir / "classInd.txt")
         kwargs.setdefault("metainfo", dict(num_classes=len(self.classes),
                                            classes=tuple(sorted(self.classes, key=self.classes.get))))
-        super().__init__(data_root=data_root, modalities=modalities, test_mode=test_mode, **kwargs)
+        super().__init__(data_root=data_root, split=subset, modalities=modalities, test_mode=test_mode,
+                         **kwargs)
 
     def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(1, 16) if self._test else RandomClipSampler(1, 16)
 
     def load_performances(self) -> List[Dict]:
         root = Path(self.data_root)
-        list_file = self.split_dir / f"{self.subset}list0{self.split}.txt"
+        list_file = self.split_dir / f"{self.subset}list0{self.official_split}.txt"
         perfs = []
         for rel, label, where in read_split_list(list_file, self.classes):
             video = root / rel

@@ -43,17 +43,16 @@ Every failure is written to the report file when one is set
 ``max_bad_samples`` caps how many distinct bad samples a run tolerates, counted across
 DataLoader workers through that file.
 
-Randomness in DataLoader workers (:class:`WorkerEpochSeeds`, set by ``EpochSeedHook``):
-at the first sample a worker prepares in an epoch, its ``random``, numpy and torch
-generators are seeded from ``(seed, epoch, rank, worker id)``, persistent workers
-included, so the flips and random clips of an epoch do not depend on what the worker
-did before (a resumed run draws like an uninterrupted one).
+The base composes small parts, each in its own module: the split (:class:`~pisa.data.core.
+split_spec.SplitSpec`: split, validation carve, folds, training fraction), the media check
+(:mod:`pisa.data.core.media_check`), the cache lookup and fill
+(:class:`~pisa.data.core.cache_lookup.CacheLookup`), the bad-sample log
+(:class:`~pisa.data.core.bad_sample_log.BadSampleLog`) and the workers' seeding
+(:class:`~pisa.data.core.seeding.WorkerEpochSeeds`, set by ``EpochSeedHook``).
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
-import random
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -62,14 +61,16 @@ from mmengine.dataset import BaseDataset
 
 from pisa.data.core import bad_samples as bad_lib
 from pisa.data.core import cache as cache_lib
+from pisa.data.core.bad_sample_log import BadSampleLog
 from pisa.data.core.bad_samples import BadSampleWarning
-from pisa.data.core.records import FPS_MISMATCH, resolve_fps
+from pisa.data.core.cache_lookup import CacheLookup, pipeline_settings
 from pisa.data.core.clip_samplers import ClipSampler, without_jitter
-from pisa.data.core.splits import (assign_folds, carve_validation, check_fraction, level_counts,
-                               nested_fraction)
-from pisa.data.transforms.clip_transforms import CropResize, LoadAudio
-from pisa.io.jsonlines import append_json_line
-from pisa.io.media import FrameSource, check_crop_box, load_audio
+from pisa.data.core.media_check import check_media
+from pisa.data.core.records import FPS_MISMATCH
+from pisa.data.core.seeding import WorkerEpochSeeds, draw_rng
+from pisa.data.core.split_spec import SplitSpec
+from pisa.data.core.splits import level_counts
+
 
 def build_clip_sampler(cfg: Union[None, Dict, ClipSampler], default: ClipSampler) -> ClipSampler:
     """A sampler from a config dict (registry ``clip_sampler``), an instance, or the default."""
@@ -95,6 +96,8 @@ class AQABaseDataset(BaseDataset):
     """Base of the AQA datasets (see the module docstring for the performance record).
 
     Args:
+        split: the adapter's split to read (``'train'``, ``'val'``, ``'test'``, or one the
+            adapter names); an adapter passes its own ``split`` argument on.
         data_root: folder the annotation's relative paths are under.
         pipeline: transforms (config dicts or callables), ending in ``PackAQAInputs``.
         clip_sampler: clip sampler config (``dict(type='UniformSampler', num_clips=10,
@@ -145,7 +148,7 @@ class AQABaseDataset(BaseDataset):
                  check_media: bool = True, test_mode: bool = False,
                  lazy_init: bool = False, serialize_data: bool = True, max_refetch: int = 100,
                  metainfo: Optional[dict] = None,
-                 recordings: Optional[Sequence[dict]] = None,
+                 recordings: Optional[Sequence[dict]] = None, split: Optional[str] = "train",
                  val_performances: Union[None, int, float] = None, split_seed: int = 0,
                  folds: Optional[int] = None, fold: int = 0,
                  train_fraction: Optional[float] = None,
@@ -156,29 +159,15 @@ class AQABaseDataset(BaseDataset):
             raise TypeError(f"{type(self).__name__}: the dataset argument 'sampler' is now "
                             "'clip_sampler' (the dataloader's 'sampler' picks indices); got "
                             f"sampler={sampler!r}")
-        if on_bad_sample not in ("error", "skip"):
-            raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
         if fps_mismatch not in FPS_MISMATCH:
             raise ValueError(f"fps_mismatch must be one of {FPS_MISMATCH}, got {fps_mismatch!r}")
-        if getattr(self, "split", None) == "val" and not val_performances and self._carves_val:
-            raise ValueError(f"{type(self).__name__}: split='val' needs val_performances "
-                             "(a count or fraction of the training performances)")
-        self.val_performances = val_performances or None
-        self.split_seed = int(split_seed)
-        if folds is not None and not (isinstance(fold, int) and 0 <= fold < int(folds)):
-            raise ValueError(f"fold must be in 0..{int(folds) - 1} for folds={folds}, got {fold!r}")
-        self.folds, self.fold = (None if folds is None else int(folds)), int(fold)
-        self.train_fraction = (None if train_fraction is None else check_fraction(
-            train_fraction, f"{type(self).__name__}: train_fraction"))
-        self.train_fraction_seed = (self.split_seed if train_fraction_seed is None
-                                    else int(train_fraction_seed))
+        self.split = split
+        self.split_spec = SplitSpec(split, val_performances, split_seed, folds, fold,
+                                    train_fraction, train_fraction_seed,
+                                    carves_val=self._carves_val, owner=type(self).__name__)
         self.fps_mismatch = fps_mismatch
-        bad_lib.check_max_bad_samples(max_bad_samples)
-        self.max_bad_samples = max_bad_samples
-        self.bad_sample_report: Optional[str] = None
-        self.bad_sample_split = "train" if not test_mode else "test"
-        # failures seen in this process while no report file is set
-        self._bad_records: List[Dict] = []
+        self.bad_samples = BadSampleLog("train" if not test_mode else "test", on_bad_sample,
+                                        max_bad_samples, num_samples=lambda: len(self))
         self.worker_epoch_seeds: Optional[WorkerEpochSeeds] = None
         self.clip_sampler = build_clip_sampler(clip_sampler, self.default_clip_sampler())
         if test_mode:  # clip positions are jittered in training only
@@ -187,15 +176,27 @@ class AQABaseDataset(BaseDataset):
         self.cache_dir = (cache_lib.default_cache_dir() if cache_dir == "auto"
                           else os.fspath(cache_dir) if cache_dir else None)
         self.fill_cache = bool(fill_cache)
-        self.on_bad_sample = on_bad_sample
         self.check_media = bool(check_media)
         self.performances: List[Dict] = []
         # load_data_list copies each record before filling in defaults
         self.recordings = None if recordings is None else list(recordings)
+        self._cache: Optional[CacheLookup] = None
         super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
                          data_prefix=dict(), pipeline=build_pipeline(pipeline),
                          test_mode=test_mode, lazy_init=lazy_init,
                          serialize_data=serialize_data, max_refetch=max_refetch)
+
+    # the split's settings, as adapters and wrappers read them
+    val_performances = property(lambda self: self.split_spec.val_performances)
+    split_seed = property(lambda self: self.split_spec.split_seed)
+    folds = property(lambda self: self.split_spec.folds)
+    fold = property(lambda self: self.split_spec.fold)
+    train_fraction = property(lambda self: self.split_spec.train_fraction)
+    train_fraction_seed = property(lambda self: self.split_spec.train_fraction_seed)
+    on_bad_sample = property(lambda self: self.bad_samples.on_bad_sample)
+    max_bad_samples = property(lambda self: self.bad_samples.max_bad_samples)
+    bad_sample_report = property(lambda self: self.bad_samples.report)
+    bad_sample_split = property(lambda self: self.bad_samples.split)
 
     # -- what an adapter provides ---------------------------------------------------
     def default_clip_sampler(self) -> ClipSampler:
@@ -205,158 +206,64 @@ class AQABaseDataset(BaseDataset):
         return UniformSampler(num_clips=10, clip_len=16)
 
     def load_performances(self) -> List[Dict]:
-        """One record per performance (module docstring)."""
+        """One record per performance of ``self.split`` (module docstring)."""
         raise NotImplementedError
 
-    # -- the shared part ------------------------------------------------------------
-    def _pipeline_settings(self) -> Tuple[Optional[Tuple[int, int]], Optional[int]]:
-        size = sample_rate = None
-        for t in self.pipeline.transforms:
-            if isinstance(t, CropResize):
-                size = t.size
-            if isinstance(t, LoadAudio):
-                # None means "no audio" to the cache: the file's own rate is NATIVE_RATE
-                sample_rate = cache_lib.NATIVE_RATE if t.sample_rate is None else t.sample_rate
-        return size, sample_rate
-
+    # -- the interface the engine and the commands use --------------------------------
     def frame_resize(self) -> Optional[Tuple[int, int]]:
         """The pipeline's ``CropResize.resize`` (resize, then centre crop), or None."""
-        return next((t.resize for t in self.pipeline.transforms if isinstance(t, CropResize)), None)
+        return pipeline_settings(self.pipeline.transforms)[2]
 
     def cache_settings(self) -> Tuple[Tuple[int, int], Optional[int]]:
         """``(size, sample_rate)`` the prepared cache stores: from the pipeline's
         ``CropResize`` and ``LoadAudio`` (sample_rate None without audio,
         ``cache.NATIVE_RATE`` for the file's own rate)."""
-        size, sample_rate = self._pipeline_settings()
+        size, sample_rate, _ = pipeline_settings(self.pipeline.transforms)
         if size is None:
             raise ValueError(f"{type(self).__name__}: a prepared cache needs a CropResize "
                              "transform in the pipeline (it fixes the stored frame size)")
         return size, sample_rate
 
-    def _bad(self, err: Exception, perf: Optional[Dict] = None) -> None:
-        """A performance failed while the dataset was built: raise, or with ``'skip'``
-        warn and keep a ``'check'`` record for the report."""
-        if self.on_bad_sample == "skip":
-            warnings.warn(f"skipped: {err}", BadSampleWarning, stacklevel=3)
-            perf = perf or {}
-            self._bad_records.append(dict(
-                split=self.bad_sample_split, stage="check", perf_id=perf.get("perf_id"),
-                sample_id=None, frames=None, file=_failed_file(perf, err),
-                error=bad_lib.one_line(err), pid=os.getpid()))
-            return
-        raise err
-
-    # -- bad samples while training ------------------------------------------------
     def set_bad_sample_report(self, path: Optional[str], split: Optional[str] = None,
                               write_build_records: bool = True) -> None:
         """Write failures to the JSON-lines report ``path`` from now on (None: keep them
-        in this process), tagged with ``split``. The performances dropped while the dataset
-        was built go to the file first (``write_build_records``; one rank writes them);
-        then the cap is checked."""
-        if split is not None:
-            self.bad_sample_split = split
-            for record in self._bad_records:
-                record["split"] = split
-        self.bad_sample_report = os.fspath(path) if path else None
-        if self.bad_sample_report is None:
-            return
-        pending, self._bad_records = self._bad_records, []
-        if write_build_records:
-            for record in pending:
-                append_json_line(self.bad_sample_report, record)
-        if pending:
-            self._check_bad_sample_cap()
+        in this process), tagged with ``split``
+        (:meth:`~pisa.data.core.bad_sample_log.BadSampleLog.set_report`)."""
+        self.bad_samples.set_report(path, split, write_build_records)
 
-    def set_worker_epoch_seeds(self, seeds: Optional["WorkerEpochSeeds"]) -> None:
+    def bad_sample_records(self) -> List[Dict]:
+        """Failures recorded so far for this dataset's split (every worker and rank when
+        a report file is set)."""
+        return self.bad_samples.records()
+
+    def set_worker_epoch_seeds(self, seeds: Optional[WorkerEpochSeeds]) -> None:
         """Reseed DataLoader workers each epoch from ``seeds`` (None: leave them as
         seeded at start); set before the workers start, so they inherit it."""
         self.worker_epoch_seeds = seeds
 
-    def bad_sample_records(self) -> List[Dict]:
-        """Failures recorded so far for this dataset's split: from the report file (every
-        worker and rank) when one is set, else those seen in this process."""
-        if self.bad_sample_report:
-            return bad_lib.read_records(self.bad_sample_report, self.bad_sample_split)
-        return list(self._bad_records)
+    def level_counts(self) -> Dict[str, int]:
+        """Samples per level (1-based) of this dataset, as the run prints them."""
+        # the stored records: get_data_info would draw random clips
+        return level_counts([BaseDataset.get_data_info(self, i) for i in range(len(self))])
 
-    def _check_bad_sample_cap(self) -> None:
-        limit = bad_lib.bad_sample_limit(self.max_bad_samples, len(self))
-        if limit is None:
-            return
-        summary = bad_lib.summarize_bad_samples(self.bad_sample_records())
-        if len(summary) > limit:
-            raise bad_lib.TooManyBadSamplesError(
-                f"{len(summary)} bad samples in the {self.bad_sample_split} data exceed "
-                f"max_bad_samples={self.max_bad_samples!r} ({limit} of {len(self)} samples); "
-                f"stopping. Bad samples:\n{bad_lib.format_bad_samples(summary)}")
+    # -- performances -> samples ------------------------------------------------------
+    def _bad(self, err: Exception, perf: Optional[Dict] = None) -> None:
+        """A performance failed while the dataset was built: raise, or with ``'skip'``
+        warn and keep it for the report."""
+        self.bad_samples.build_failure(err, perf)
 
-    def _report_bad_sample(self, info: Dict, err: Exception) -> str:
-        """Record a sample that failed in the pipeline; returns its one-line description."""
-        inds = np.asarray(info.get("frame_inds", []), dtype=np.int64) + int(info.get("frame_offset") or 0)
-        frames = [int(inds.min()), int(inds.max())] if inds.size else None
-        record = dict(split=self.bad_sample_split, stage="read", perf_id=info.get("perf_id"),
-                      sample_id=info.get("sample_id"), frames=frames,
-                      file=_failed_file(info, err), error=bad_lib.one_line(err), pid=os.getpid())
-        if self.bad_sample_report:
-            append_json_line(self.bad_sample_report, record)
-        else:
-            self._bad_records.append(record)
-        span = f" frames {frames[0]}-{frames[1]}" if frames else ""
-        return f"bad sample {record['sample_id']} ({record['file']}{span}): {record['error']}"
-
-    def _from_cache(self, perf: Dict) -> bool:
-        """Point the performance at its cache entry (True), or with ``fill_cache`` at the
-        entry it will fill (False); a missing entry otherwise raises naming it."""
-        size, sample_rate = self.cache_settings()
-        where = f"performance {perf['perf_id']} ({perf['ann_source']})"
-        try:
-            entry = cache_lib.entry_dir(self.cache_dir, perf, size, sample_rate, self.frame_resize())
-        except FileNotFoundError as err:
-            raise FileNotFoundError(f"{where}: source not found: {err.filename or err}") from None
-        if not entry.is_dir() and self.fill_cache:
-            perf["cache_fill"] = str(entry)
-            return False
-        if not entry.is_dir():
-            raise FileNotFoundError(
-                f"{where}: no prepared cache entry in {self.cache_dir} for the current source "
-                "files and settings; run `pisa prepare CONFIG --cache-dir ...`"
-            )
-        meta = cache_lib.read_meta(entry)
-        perf["num_frames"], perf["fps"], perf["cache_entry"] = meta["num_frames"], meta["fps"], str(entry)
-        return True
-
-    def _filled_entry(self, info: Dict) -> Optional[str]:
-        """The cache entry of a sample whose performance had none when the dataset was
-        built: already written (by this or another process), or written now from the
-        sample's record; None while another process writes it (the sample is then read
-        from its sources)."""
-        entry = info["cache_fill"]
-        if not os.path.isdir(entry):
+    def _cache_lookup(self) -> CacheLookup:
+        if self._cache is None:
             size, sample_rate = self.cache_settings()
-            with cache_lib.entry_lock(entry) as mine:
-                if not mine:
-                    return None
-                cache_lib.prepare_entry(info, self.cache_dir, size, sample_rate,
-                                        fps_mismatch=self.fps_mismatch, resize=self.frame_resize())
-        return entry
+            self._cache = CacheLookup(self.cache_dir, size, sample_rate, self.frame_resize(),
+                                      self.fill_cache, self.fps_mismatch)
+        return self._cache
 
     def _check_media(self, perf: Dict) -> int:
-        """Open the sources once; fill ``num_frames``/``fps`` when not annotated. Returns the
-        number of source frames available from ``frame_offset``."""
-        where = f"performance {perf['perf_id']} ({perf['ann_source']})"
-        source = FrameSource(perf.get("video_path") or perf["frame_dir"])
-        available = len(source)
-        perf["fps"] = resolve_fps(perf, source.fps, where, self.fps_mismatch)
-        if perf.get("crop_box") is not None:
-            height, width = source.frame_size()
-            check_crop_box(perf["crop_box"], width, height, where)
-        if "audio" in self.modalities:
-            source = perf.get("audio_path") or perf.get("video_path")
-            if not source:
-                raise ValueError(f"{where}: the audio modality needs an audio file or a video track")
-            rate = self._pipeline_settings()[1]
-            load_audio(source, None if rate == cache_lib.NATIVE_RATE else rate or 22050)
-        return available - int(perf.get("frame_offset", 0))
+        rate = pipeline_settings(self.pipeline.transforms)[1]
+        return check_media(perf, self.modalities,
+                           None if rate == cache_lib.NATIVE_RATE else rate or 22050,
+                           self.fps_mismatch)
 
     def _samples_of(self, perf: Dict) -> List[Dict]:
         where = f"performance {perf['perf_id']} ({perf['ann_source']})"
@@ -364,7 +271,7 @@ class AQABaseDataset(BaseDataset):
         # on this, so `pisa prepare` and training find the same entry
         perf.setdefault("annotated", {"num_frames": perf.get("num_frames"), "fps": perf.get("fps")})
         available = None
-        if self.cache_dir and self._from_cache(perf):
+        if self.cache_dir and self._cache_lookup().locate(perf):
             pass
         elif self.check_media or perf.get("num_frames") is None or not perf.get("fps"):
             available = self._check_media(perf)
@@ -414,39 +321,17 @@ class AQABaseDataset(BaseDataset):
         return data_list
 
     def _split_performances(self) -> List[Dict]:
-        """The adapter's performances of ``self.split``, or with ``val_performances`` the
-        carved side of its training performances; the training split cut to
-        ``train_fraction`` last."""
-        split = getattr(self, "split", None)
-        carve = bool(self.val_performances) and split in ("train", "val")
-        if split not in ("train", "val", "test") or not (self.folds or carve) or (
-                split == "val" and not carve):
-            return self._training_share(self.load_performances())
-        self.split = "train"
+        """The adapter's performances of ``self.split`` as :attr:`split_spec` selects them."""
+        return self.split_spec.select(self._load_split)
+
+    def _load_split(self, split: Optional[str]) -> List[Dict]:
+        """The adapter's own performances of ``split`` (:meth:`load_performances`)."""
+        requested = self.split
+        self.split = split
         try:
-            train = self.load_performances()
+            return self.load_performances()
         finally:
-            self.split = split
-        if self.folds:
-            fold_of = assign_folds(train, self.folds, self.split_seed)
-            if split == "test":
-                return [p for p, f in zip(train, fold_of) if f == self.fold]
-            train = [p for p, f in zip(train, fold_of) if f != self.fold]
-        if not self.val_performances:
-            return self._training_share(train)
-        kept, val = carve_validation(train, self.val_performances, self.split_seed)
-        return val if split == "val" else self._training_share(kept)
-
-    def _training_share(self, perfs: List[Dict]) -> List[Dict]:
-        """``perfs`` cut to ``train_fraction`` when this is the training split."""
-        if self.train_fraction is None or getattr(self, "split", None) != "train":
-            return perfs
-        return nested_fraction(perfs, self.train_fraction, self.train_fraction_seed)
-
-    def level_counts(self) -> Dict[str, int]:
-        """Samples per level (1-based) of this dataset, as the run prints them."""
-        # the stored records: get_data_info would draw random clips
-        return level_counts([BaseDataset.get_data_info(self, i) for i in range(len(self))])
+            self.split = requested
 
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
@@ -465,98 +350,15 @@ class AQABaseDataset(BaseDataset):
         info = self.get_data_info(idx)
         try:
             if info.get("cache_fill") and not info.get("cache_entry"):
-                info["cache_entry"] = self._filled_entry(info)
+                info["cache_entry"] = self._cache_lookup().filled_entry(info)
             return self.pipeline(info)
         except (ValueError, OSError) as err:
             if isinstance(err, bad_lib.BadSampleError):
                 raise
-            message = self._report_bad_sample(info, err)
+            message = self.bad_samples.read_failure(info, err)
         if self.on_bad_sample == "skip" and not self.test_mode:
             warnings.warn(f"skipped: {message}", BadSampleWarning, stacklevel=2)
-            self._check_bad_sample_cap()
+            self.bad_samples.check_cap()
             return None  # mmengine's BaseDataset then reads another sample
         why = " (a test_mode dataset never skips)" if self.on_bad_sample == "skip" else ""
         raise bad_lib.BadSampleError(message + why) from None
-
-
-def _failed_file(info: Dict, err: Exception) -> Optional[str]:
-    """The sample's source the error names (video, audio, frame folder or cache entry),
-    else its video or frame folder."""
-    text = str(err)
-    sources = [info.get(k) for k in ("video_path", "audio_path", "frame_dir", "cache_entry")]
-    for source in sources:
-        if source and str(source) in text:
-            return str(source)
-    return next((str(s) for s in sources if s), None)
-
-
-def draw_rng() -> np.random.Generator:
-    """A generator for one random draw of a sample, reproducible under the run's seed:
-    seeded from numpy's global generator. That one is seeded by the runner and each epoch
-    by ``EpochSeedHook`` in the main process; in a DataLoader worker, each epoch from
-    ``(seed, epoch, rank, worker id)`` (:class:`WorkerEpochSeeds`), or, in a worker
-    without them, once by mmengine's ``worker_init_fn``: then torch's worker seed is
-    mixed in, so that epochs still draw differently."""
-    import torch.utils.data
-
-    entropy = [int(np.random.randint(0, 2**31 - 1))]
-    worker = torch.utils.data.get_worker_info()
-    # torch's worker seed comes from the main process's generator when the iterator is
-    # made, which a resume makes at another epoch: left out when seeded per epoch
-    if worker is not None and not _worker_seeded_per_epoch:
-        entropy.append(int(worker.seed) % 2**63)
-    return np.random.default_rng(entropy)
-
-
-#: True in a DataLoader worker once :class:`WorkerEpochSeeds` has seeded it
-_worker_seeded_per_epoch = False
-
-
-def worker_epoch_seed(seed: int, epoch: int, rank: int, worker_id: int) -> int:
-    """The seed of DataLoader worker ``worker_id`` of rank ``rank`` in ``epoch``: the first
-    32-bit word of ``numpy.random.SeedSequence([seed mod 2**64, epoch, rank, worker_id])``
-    (a hash of the four, so no two tuples are seeded alike by construction)."""
-    entropy = [int(seed) % 2**64, int(epoch), int(rank), int(worker_id)]
-    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
-
-
-class WorkerEpochSeeds:
-    """Seeds DataLoader workers per epoch. The main process publishes the epoch with
-    :meth:`set_epoch` before the epoch's batches are requested; a worker, at the first
-    sample it prepares in a new epoch (:meth:`reseed_worker`), seeds ``random``, numpy's
-    global generator and torch with :func:`worker_epoch_seed` ``(seed, epoch, rank, worker
-    id)``. The epoch lives in shared memory made before the workers start, so forked (or
-    spawned) workers see every later value, persistent workers included; with persistent
-    workers torch sends an epoch's first indices only when the loop calls ``iter()``,
-    after ``before_train_epoch``. Does nothing in the main process (``num_workers=0``)."""
-
-    def __init__(self, seed: int, rank: int = 0) -> None:
-        self.seed, self.rank = int(seed), int(rank)
-        self._epoch = multiprocessing.RawValue("q", -1)
-        self._seeded_epoch: Optional[int] = None  # per process: each worker has its copy
-
-    @property
-    def epoch(self) -> int:
-        """The epoch last published (-1 before the first)."""
-        return int(self._epoch.value)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Publish ``epoch`` to the workers (main process, before the epoch's batches)."""
-        self._epoch.value = int(epoch)
-
-    def reseed_worker(self) -> None:
-        """In a DataLoader worker, seed its generators for the published epoch unless done."""
-        global _worker_seeded_per_epoch
-        import torch
-        import torch.utils.data
-
-        worker = torch.utils.data.get_worker_info()
-        epoch = self.epoch
-        if worker is None or epoch < 0 or epoch == self._seeded_epoch:
-            return
-        self._seeded_epoch = epoch
-        seed = worker_epoch_seed(self.seed, epoch, self.rank, worker.id)
-        random.seed(seed)
-        np.random.seed(seed)
-        torch.manual_seed(seed)
-        _worker_seeded_per_epoch = True

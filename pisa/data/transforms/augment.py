@@ -4,7 +4,7 @@ SpecAugment-style masks on the mel images. (Temporal jitter of the clip position
 clip samplers' ``jitter``, :mod:`pisa.data.core.clip_samplers`; mixup is the model's ``mixup``,
 :class:`pisa.models.aqa_model.AQAModel`.)
 
-Randomness: each transform draws once per sample from :func:`pisa.data.core.base_dataset.draw_rng`,
+Randomness: each transform draws once per sample from :func:`pisa.data.core.seeding.draw_rng`,
 numpy's global generator, which the runner seeds and ``EpochSeedHook`` reseeds each epoch
 (in a DataLoader worker from ``(seed, epoch, rank, worker id)``), so an epoch draws the
 same whatever ran before it and a resumed run augments like an uninterrupted one. The
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from pisa.data.transforms import mel as audio_lib
-from pisa.data.core.base_dataset import draw_rng
+from pisa.data.core.seeding import draw_rng
 from pisa.registry import component
 
 

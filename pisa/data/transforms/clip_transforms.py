@@ -131,7 +131,7 @@ class RandomFlip:
     """Flip the whole sample left-right with probability ``prob`` (the same for every frame
     of every clip). Reads and replaces ``imgs``; adds ``flip`` (bool). Draws from numpy's
     global generator, which ``EpochSeedHook`` seeds each epoch, in a DataLoader worker from
-    ``(seed, epoch, rank, worker id)`` (:class:`pisa.data.core.base_dataset.WorkerEpochSeeds`), so an
+    ``(seed, epoch, rank, worker id)`` (:class:`pisa.data.core.seeding.WorkerEpochSeeds`), so an
     epoch flips the same samples whatever ran before it (a resume included)."""
 
     def __init__(self, prob: float = 0.5) -> None:

@@ -168,7 +168,6 @@ class FeatureDataset(ClipFeatureDataset):
                                  "(the features were made with its settings)")
         self.spec = extractor_spec(extractor, "FeatureDataset.extractor")
         self.modality = self.spec["modality"]
-        self.split = split
         self.source_cfg = copy.deepcopy(dict(source))
         self._source = build_source(self.source_cfg, split, split_seed, val_performances,
                                     "FeatureDataset.source")
@@ -192,7 +191,8 @@ class FeatureDataset(ClipFeatureDataset):
                     f"extract-features CONFIG` first{listing}")
             self.manifest = read_manifest(self.feature_dir)
         meta = dict(self._source.metainfo) if metainfo is None else metainfo
-        super().__init__(pipeline=list(pipeline) or self.default_feature_pipeline(self.modality),
+        super().__init__(split=split,
+                         pipeline=list(pipeline) or self.default_feature_pipeline(self.modality),
                          clip_sampler=self._source.clip_sampler, modalities=(self.modality,),
                          split_seed=split_seed, val_performances=val_performances,
                          recordings=recordings, metainfo=meta, check_media=False, **kwargs)

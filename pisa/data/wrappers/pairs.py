@@ -27,10 +27,10 @@ Which exemplars:
   does for a difficulty that only one training dive has; a test query then still
   raises).
 - Training (the wrapped dataset's ``test_mode`` False): drawn anew on every read. Under
-  ``EpochSeedHook`` (:class:`~pisa.data.core.base_dataset.WorkerEpochSeeds`) from
+  ``EpochSeedHook`` (:class:`~pisa.data.core.seeding.WorkerEpochSeeds`) from
   ``numpy.random.default_rng([seed, epoch, index])``, so an epoch's pairs depend on the
   run's seed, the epoch and the sample index only (not on the worker that reads it, nor
-  on the batch order); without the hook from :func:`~pisa.data.core.base_dataset.draw_rng`.
+  on the batch order); without the hook from :func:`~pisa.data.core.seeding.draw_rng`.
 - Testing (``test_mode`` True): fixed per sample, from ``default_rng([seed, index])``
   with this dataset's own ``seed``: every evaluation of a checkpoint votes with the
   same exemplars.
@@ -64,7 +64,8 @@ import torch
 from mmengine.dataset import BaseDataset
 from torch.utils.data import Dataset
 
-from pisa.data.core.base_dataset import AQABaseDataset, WorkerEpochSeeds, draw_rng
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.seeding import WorkerEpochSeeds, draw_rng
 from pisa.registry import component
 
 #: what a query without a candidate gets (module docstring)
