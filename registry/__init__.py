@@ -77,6 +77,11 @@ fusion          ``args`` (``in_features`` is added), ``input_shapes`` ``[(B, D_i
 head            ``args`` (``in_features`` is added), ``input_shape`` ``(B, D)``
 sequence_head   ``args`` (``in_features`` is added), ``input_shape`` ``(B, K, D)``
 loss            ``args``; the test feeds a head output with 5 classes
+dataset         ``args``, ``make_data``: a callable ``(root: str) -> dict`` that writes
+                tiny media and annotations in the dataset's released layout into the
+                empty folder ``root`` and returns constructor arguments to add
+                (``data_root``, ``ann_file``, ...); ``tests/test_dataset_examples.py``
+                builds each dataset so and checks its items against the sample contract
 ==============  ==================================================================
 """
 from __future__ import annotations
@@ -198,6 +203,7 @@ EXAMPLE_KEYS: Dict[str, Tuple[str, ...]] = {
     "head": ("args", "input_shape"),
     "sequence_head": ("args", "input_shape"),
     "loss": ("args",),
+    "dataset": ("args", "make_data"),
 }
 
 #: (kind, name, object) marked by :func:`component`, in definition order

@@ -16,7 +16,7 @@ import torch
 from mmengine.dataset import default_collate
 from mmengine.optim import build_optim_wrapper
 from scipy import stats
-from test_pairs import write_mtl_aqa
+from pisa.data.adapters.mtl_aqa import write_released_layout as write_mtl_aqa
 
 from pisa.engine.config import load_config
 from pisa.plugins import registrations

@@ -29,7 +29,7 @@ A pair-wise config (its dataset an :class:`~pisa.data.wrappers.pairs.ExemplarDat
 assesses the recording as a query of the wrapped adapter's one-recording dataset, each
 sample with exemplars from the config's training split: the pool is built once, from
 the test dataset config with ``split='train'``
-(:func:`~pisa.data.wrappers.pairs.training_split_config`, as ``pisa test`` builds it), and the
+(:func:`~pisa.data.wrappers.pair_configs.training_split_config`, as ``pisa test`` builds it), and the
 exemplars are drawn by the dataset's test-time rule (fixed per sample index from its
 ``seed``, sharing its ``same`` keys, which the recording's ``meta`` must then give).
 """
@@ -47,7 +47,8 @@ import numpy as np
 import torch
 
 from pisa.data.core.base_dataset import AQABaseDataset
-from pisa.data.wrappers.pairs import ExemplarDataset, training_split_config, wrapped_dataset_config
+from pisa.data.wrappers.pair_configs import training_split_config, wrapped_dataset_config
+from pisa.data.wrappers.pairs import ExemplarDataset
 from pisa.data.core.clip_samplers import contiguous_indices
 from pisa.engine.config import dataset_configs, load_config
 from pisa.engine.validate import ConfigError
@@ -163,7 +164,7 @@ def _dataset_config(cfg: Any, source: str) -> Tuple[str, Dict[str, Any], type]:
 
 def exemplar_pool(ds_cfg: Dict[str, Any], source: str) -> AQABaseDataset:
     """The training split a pair-wise dataset config's exemplars come from, built once
-    from the config as ``pisa test`` builds it (:func:`~pisa.data.wrappers.pairs.training_split_config`);
+    from the config as ``pisa test`` builds it (:func:`~pisa.data.wrappers.pair_configs.training_split_config`);
     data that cannot be read is an error naming the data root."""
     from pisa.registry import DATASETS
 

@@ -35,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
         ds_cfg.update(cache_dir=None, check_media=False, lazy_init=False)
         dataset = DATASETS.build(ds_cfg)
         print(f"preparing {len(dataset.performances)} performances of {ds_cfg.get('type')} in {cache_dir}")
-        written.update(str(e) for e in write_cache(dataset, cache_dir))
+        written.update(str(e) for e in write_cache(getattr(dataset, "media_dataset", dataset), cache_dir))
     print(f"\n{len(written)} cache entries ready")
     return 0

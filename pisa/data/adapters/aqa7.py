@@ -39,12 +39,13 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
 from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler
+from pisa.io.numbered_media import write_frame_folder
 from pisa.registry import component
 
 #: the six actions, in the split files' class-number order (1-based)
@@ -90,6 +91,41 @@ def read_split_list(path: Union[str, os.PathLike], split: str) -> np.ndarray:
     return rows[:, :3]
 
 
+# -- the released layout, written (examples and tests) -------------------------------------
+def write_released_layout(root: Path, actions: Dict[str, Tuple[Sequence[float], Sequence[float]]],
+                   frames: int = 12, extra_rows: Sequence[Sequence[float]] = ()) -> Dict[str, np.ndarray]:
+    """The released layout in little (numbered frames, :mod:`pisa.io.numbered_media`):
+    ``<root>/<action>-out/<NNN>/img_XXXXX.jpg`` and ``<root>/Split_4/split_4_{train,test}_list.mat``
+    for ``actions = {name: (train scores, test scores)}``; samples are numbered 1.. per
+    action (train first). ``extra_rows`` are appended to the train list as they are (e.g.
+    a trampoline row, class 7). Returns the two matrices."""
+    from scipy.io import savemat
+
+    rows: Dict[str, List[List[float]]] = {"train": [], "test": []}
+    for name, (train, test) in actions.items():
+        cls = ACTIONS.index(name) + 1
+        number = 0
+        for split, scores in (("train", train), ("test", test)):
+            for score in scores:
+                number += 1
+                write_frame_folder(root / f"{name}-out" / f"{number:03d}", frames)
+                rows[split].append([cls, number, float(score)])
+    rows["train"].extend([list(map(float, r)) for r in extra_rows])
+    out = {}
+    for split, key in (("train", "consolidated_train_list"), ("test", "consolidated_test_list")):
+        matrix = np.asarray(rows[split], dtype=np.float64).reshape(-1, 3)
+        (root / "Split_4").mkdir(parents=True, exist_ok=True)
+        savemat(str(root / "Split_4" / f"split_4_{split}_list.mat"), {key: matrix})
+        out[split] = matrix
+    return out
+
+
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Two training dives and one test dive of diving: the example's data."""
+    write_released_layout(Path(root), {"diving": ([30.0, 60.0], [45.0])}, frames=8)
+    return dict(data_root=str(root))
+
+
 @component("dataset")
 class AQA7Dataset(AQABaseDataset):
     """AQA-7 samples of one action or all six (see the module docstring for the files).
@@ -107,6 +143,9 @@ class AQA7Dataset(AQABaseDataset):
     """
 
     METAINFO: dict = dict(num_classes=0, actions=ACTIONS, score_range=dict(SCORE_RANGES))
+    example = dict(args=dict(split="train", action="diving", pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="CenterClipSampler", num_clips=2, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, data_root: str = "", action: str = "all", split: str = "train",
                  ann_dir: Optional[str] = None, frame_pattern: str = "{action}-out/{index:03d}",

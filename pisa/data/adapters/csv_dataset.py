@@ -28,8 +28,9 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
 from pisa.io.jsonlines import iter_json_objects
+from pisa.io.numbered_media import write_numbered_video
 from pisa.registry import component
 
 REQUIRED = ("id", "split", "video", "target")
@@ -64,6 +65,17 @@ def _blank(value: Optional[str]) -> bool:
     return value is None or str(value).strip() == ""
 
 
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Three short numbered videos and their CSV rows (levels 3, 5, 8): the example's data."""
+    rows = ["id,split,video,target,performer"]
+    for i, level in enumerate((3, 5, 8)):
+        write_numbered_video(Path(root) / "videos" / f"p{i}.mp4", frames=12, size=(32, 24),
+                             audio=False)
+        rows.append(f"p{i},train,videos/p{i}.mp4,{level},pianist_{i}")
+    (Path(root) / "ann.csv").write_text("\n".join(rows) + "\n")
+    return dict(ann_file=str(Path(root) / "ann.csv"))
+
+
 @component("dataset")
 class AQACSVDataset(AQABaseDataset):
     """Performances from a CSV / JSON-lines file (format in the module docstring).
@@ -83,6 +95,9 @@ class AQACSVDataset(AQABaseDataset):
     """
 
     _carves_val = False
+    example = dict(args=dict(split="train", modalities=("video",), pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="UniformSampler", num_clips=2, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, ann_file: str, split: str = "train", task: str = "level",
                  num_classes: int = 10, data_root: Optional[str] = None, **kwargs: Any) -> None:

@@ -26,8 +26,9 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
 from pisa.io.atomic import atomic_write
+from pisa.io.numbered_media import write_numbered_video
 from pisa.io.safe_load import load_pickle
 from pisa.data.core.clip_samplers import ClipSampler, ContiguousSampler, UniformSampler
 from pisa.registry import component
@@ -206,6 +207,17 @@ def assign_splits(table: Sequence[Dict[str, Any]], split_mode: str = "released",
     return {r["id"]: "test" if unit[r["id"]] in test_groups else "train" for r in table}
 
 
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Two training performances and one test performance in the ``'video'`` layout (short
+    numbered videos) with their performance table: the example's data."""
+    lines = [",".join(TABLE_COLUMNS)]
+    for pid, split, level in ((1, "train", 3), (2, "train", 6), (3, "test", 8)):
+        write_numbered_video(Path(root) / f"{pid}.mp4", frames=20, size=(32, 24), audio=False)
+        lines.append(f"{pid},{split},25,2,18,{level},{level},0,0,32,24,{pid}")
+    (Path(root) / "table.csv").write_text("\n".join(lines) + "\n")
+    return dict(data_root=str(root), table=str(Path(root) / "table.csv"))
+
+
 @component("dataset")
 class PISADataset(AQABaseDataset):
     """The PISA dataset: one sample = ``K`` clips of ``T`` frames from one performance.
@@ -225,6 +237,10 @@ class PISADataset(AQABaseDataset):
         frames_dir, audio_dir, video_ext: media names under ``data_root``.
         Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
+
+    example = dict(args=dict(split="train", modalities=("video",), pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="UniformSampler", num_clips=2, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, data_root: str = "", layout: str = "video", split: str = "train",
                  scheme: str = "unidist", ann_dir: Optional[str] = None, table: Optional[str] = None,

@@ -23,8 +23,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
 from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler, RandomClipSampler
+from pisa.io.numbered_media import write_numbered_video
 from pisa.registry import component
 
 SPLITS = (1, 2, 3)
@@ -85,6 +86,23 @@ def read_split_list(path: Union[str, os.PathLike], classes: Dict[str, int]) -> L
     return out
 
 
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Two classes of two groups each (group 1 the test list's) in the official layout,
+    short numbered videos: the example's data."""
+    root_path = Path(root)
+    train, test = [], []
+    for index, name in enumerate(("ApplyEyeMakeup", "BabyCrawling"), start=1):
+        for group in (1, 2, 3):
+            rel = f"{name}/v_{name}_g{group:02d}_c01.avi"
+            write_numbered_video(root_path / rel, frames=8, size=(32, 24), audio=False)
+            (test if group == 1 else train).append((rel, index))
+    (root_path / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 BabyCrawling\n")
+    for split in SPLITS:
+        (root_path / f"trainlist0{split}.txt").write_text("".join(f"{r} {i}\n" for r, i in train))
+        (root_path / f"testlist0{split}.txt").write_text("".join(f"{r}\n" for r, _ in test))
+    return dict(data_root=str(root))
+
+
 @component("dataset")
 class UCF101Dataset(AQABaseDataset):
     """UCF101 action recognition, one sample per video (see the module docstring).
@@ -94,13 +112,17 @@ class UCF101Dataset(AQABaseDataset):
         split: the official split, 1, 2 or 3.
         subset: ``'train'`` or ``'test'`` (which list of the split to read).
         split_dir: folder of ``classInd.txt`` and the lists (default: ``data_root``).
-        sampler: clip sampler; default one 16-frame clip per video, at random in
+        clip_sampler: clip sampler; default one 16-frame clip per video, at random in
             training (``RandomClipSampler``) and from the centre in testing
             (``CenterClipSampler``, with ``test_mode=True``).
         Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset` (modalities default to
         video only; ``on_bad_sample='skip'`` drops missing or unreadable videos with a
         warning).
     """
+
+    example = dict(args=dict(split=1, subset="train", pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="CenterClipSampler", num_clips=1, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, data_root: str, split: int = 1, subset: str = "train",
                  split_dir: Optional[str] = None, modalities: Sequence[str] = ("video",),

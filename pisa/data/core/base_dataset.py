@@ -65,11 +65,17 @@ from pisa.data.core.bad_sample_log import BadSampleLog
 from pisa.data.core.bad_samples import BadSampleWarning
 from pisa.data.core.cache_lookup import CacheLookup, pipeline_settings
 from pisa.data.core.clip_samplers import ClipSampler, without_jitter
+from pisa.data.core.dataset_interface import AQADatasetInterface
 from pisa.data.core.media_check import check_media
 from pisa.data.core.records import FPS_MISMATCH
 from pisa.data.core.seeding import WorkerEpochSeeds, draw_rng
 from pisa.data.core.split_spec import SplitSpec
 from pisa.data.core.splits import level_counts
+
+
+#: the pipeline dataset ``example``s use: decode, crop to 16x16, pack the video
+EXAMPLE_PIPELINE = (dict(type="DecodeFrames"), dict(type="CropResize", size=(16, 16)),
+                    dict(type="PackAQAInputs", modalities=("video",)))
 
 
 def build_clip_sampler(cfg: Union[None, Dict, ClipSampler], default: ClipSampler) -> ClipSampler:
@@ -92,7 +98,7 @@ def build_pipeline(pipeline: Sequence[Any]) -> List[Any]:
     return [TRANSFORMS.build(dict(t)) if isinstance(t, dict) else t for t in pipeline]
 
 
-class AQABaseDataset(BaseDataset):
+class AQABaseDataset(BaseDataset, AQADatasetInterface):
     """Base of the AQA datasets (see the module docstring for the performance record).
 
     Args:
@@ -209,7 +215,11 @@ class AQABaseDataset(BaseDataset):
         """One record per performance of ``self.split`` (module docstring)."""
         raise NotImplementedError
 
-    # -- the interface the engine and the commands use --------------------------------
+    # -- the interface the engine and the commands use (AQADatasetInterface) ---------
+    @property
+    def media_dataset(self) -> "AQABaseDataset":
+        return self
+
     def frame_resize(self) -> Optional[Tuple[int, int]]:
         """The pipeline's ``CropResize.resize`` (resize, then centre crop), or None."""
         return pipeline_settings(self.pipeline.transforms)[2]

@@ -128,6 +128,42 @@ def source_feature_key(spec: Dict[str, Any], source: AQABaseDataset,
                        type(source).__name__, pipeline)
 
 
+def write_example_features(root: str) -> Dict[str, Any]:
+    """A CSV source of three short videos (:mod:`pisa.data.adapters.csv_dataset`), a tiny
+    weights file, and 8-d random features of every clip in the feature store as an
+    extraction of that source would lay them out: the example's data."""
+    import torch
+    from mmengine.dataset import BaseDataset
+
+    from pisa.data.adapters.csv_dataset import AQACSVDataset, write_example_layout
+    from pisa.data.core.feature_store import (performance_fingerprint, sample_layout,
+                                              write_manifest, write_performance)
+    from pisa.registry import DATASETS
+
+    source = {k: v for k, v in AQACSVDataset.example["args"].items() if k not in SPLIT_KEYS}
+    source.update(type="AQACSVDataset", **write_example_layout(os.path.join(root, "source")))
+    weights = os.path.join(root, "weights.pth")
+    torch.save({"fc.weight": torch.zeros(8, 8)}, weights)
+    extractor = dict(modality="video", backbone=dict(type="C3D"), weights=weights,
+                     data_preprocessor=dict(mean=[0.0] * 3, std=[1.0] * 3))
+    feature_root = os.path.join(root, "features")
+    spec = extractor_spec(extractor)
+    pipeline = plain_config(list(source["pipeline"]))
+    key = source_feature_key(spec, build_source(source, "train", 0), pipeline, "example")
+    folder = Path(feature_root) / key
+    write_manifest(folder, {"key": key, "backbone": spec["backbone"], "dim": 8,
+                            "weights": {"path": weights, "sha256": file_sha256(weights)},
+                            "sampler": key, "dataset_type": "AQACSVDataset"})
+    dataset = DATASETS.build(dict(source, test_mode=True))
+    records = [BaseDataset.get_data_info(dataset, i) for i in range(len(dataset))]
+    rng = np.random.default_rng(0)
+    for perf in dataset.performances:
+        layout = sample_layout([r for r in records if r["perf_id"] == perf["perf_id"]])
+        features = rng.standard_normal((len(layout["frame_inds"]), 8)).astype(np.float32)
+        write_performance(folder, perf["perf_id"], features, layout, performance_fingerprint(perf))
+    return dict(source=source, extractor=extractor, feature_root=feature_root)
+
+
 @component("dataset")
 class FeatureDataset(ClipFeatureDataset):
     """Clip features that ``pisa extract-features`` wrote for a source adapter's
@@ -155,6 +191,8 @@ class FeatureDataset(ClipFeatureDataset):
     names the folder and what it expected (listing the folders there and what made
     them), or with ``on_bad_sample='skip'`` drops the performance with a warning.
     """
+
+    example = dict(args=dict(split="train"), make_data=write_example_features)
 
     def __init__(self, source: Dict[str, Any], extractor: Dict[str, Any],
                  feature_root: str = "work_dirs/features", split: str = "train",
