@@ -16,8 +16,9 @@ from pisa.registry import DATASETS  # noqa: E402
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "_base_" / "datasets"
 
 
-#: every dataset base config (a new one is checked without editing this file)
-BASE_CONFIGS = sorted(p.stem for p in CONFIGS.glob("*.py"))
+#: every dataset base config (a new one is checked without editing this file); a name
+#: starting with ``_`` is a part the bases share, naming no dataset of its own
+BASE_CONFIGS = sorted(p.stem for p in CONFIGS.glob("*.py") if not p.stem.startswith("_"))
 
 
 def _environment_variables(path: Path) -> set:
