@@ -28,19 +28,17 @@ def failed_file(info: Dict, err: Exception) -> Optional[str]:
 
 class BadSampleLog:
     """The bad samples of one dataset: ``split`` tags its records, ``max_bad_samples``
-    caps them (a count, a fraction of ``num_samples()``, or None), ``on_bad_sample``
+    caps them (a count, a fraction of the dataset's samples, or None), ``on_bad_sample``
     (``'error'`` or ``'skip'``) says whether a failure raises or is dropped."""
 
     def __init__(self, split: str, on_bad_sample: str = "error",
-                 max_bad_samples: Union[None, int, float] = None,
-                 num_samples: Callable[[], int] = lambda: 0) -> None:
+                 max_bad_samples: Union[None, int, float] = None) -> None:
         if on_bad_sample not in ("error", "skip"):
             raise ValueError(f"on_bad_sample must be 'error' or 'skip', got {on_bad_sample!r}")
         bad_lib.check_max_bad_samples(max_bad_samples)
         self.split, self.on_bad_sample = split, on_bad_sample
         self.max_bad_samples = max_bad_samples
         self.report: Optional[str] = None
-        self._num_samples = num_samples
         # failures seen in this process while no report file is set
         self.pending: List[Dict] = []
 
@@ -57,10 +55,12 @@ class BadSampleLog:
             pid=os.getpid()))
 
     def set_report(self, path: Optional[str], split: Optional[str] = None,
-                   write_build_records: bool = True) -> None:
+                   write_build_records: bool = True,
+                   num_samples: Callable[[], int] = lambda: 0) -> None:
         """Write failures to the JSON-lines report ``path`` from now on (None: keep them
         in this process), tagged with ``split``; the records kept so far go to the file
-        first (``write_build_records``; one rank writes them), then the cap is checked."""
+        first (``write_build_records``; one rank writes them), then the cap is checked
+        against the dataset's ``num_samples()`` (asked only then)."""
         if split is not None:
             self.split = split
             for record in self.pending:
@@ -73,7 +73,7 @@ class BadSampleLog:
             for record in pending:
                 append_json_line(self.report, record)
         if pending:
-            self.check_cap()
+            self.check_cap(num_samples())
 
     def records(self) -> List[Dict]:
         """Failures recorded so far for this split: from the report file (every worker and
@@ -82,10 +82,10 @@ class BadSampleLog:
             return bad_lib.read_records(self.report, self.split)
         return list(self.pending)
 
-    def check_cap(self) -> None:
+    def check_cap(self, num: int) -> None:
         """Raise :class:`~pisa.data.core.bad_samples.TooManyBadSamplesError`, listing
-        them, when more distinct bad samples were recorded than ``max_bad_samples``."""
-        num = self._num_samples()
+        them, when more distinct bad samples were recorded than ``max_bad_samples`` allows
+        of ``num`` samples."""
         limit = bad_lib.bad_sample_limit(self.max_bad_samples, num)
         if limit is None:
             return

@@ -173,7 +173,7 @@ class AQABaseDataset(BaseDataset, AQADatasetInterface):
                                     carves_val=self._carves_val, owner=type(self).__name__)
         self.fps_mismatch = fps_mismatch
         self.bad_samples = BadSampleLog("train" if not test_mode else "test", on_bad_sample,
-                                        max_bad_samples, num_samples=lambda: len(self))
+                                        max_bad_samples)
         self.worker_epoch_seeds: Optional[WorkerEpochSeeds] = None
         self.clip_sampler = build_clip_sampler(clip_sampler, self.default_clip_sampler())
         if test_mode:  # clip positions are jittered in training only
@@ -239,7 +239,7 @@ class AQABaseDataset(BaseDataset, AQADatasetInterface):
         """Write failures to the JSON-lines report ``path`` from now on (None: keep them
         in this process), tagged with ``split``
         (:meth:`~pisa.data.core.bad_sample_log.BadSampleLog.set_report`)."""
-        self.bad_samples.set_report(path, split, write_build_records)
+        self.bad_samples.set_report(path, split, write_build_records, self.__len__)
 
     def bad_sample_records(self) -> List[Dict]:
         """Failures recorded so far for this dataset's split (every worker and rank when
@@ -368,7 +368,7 @@ class AQABaseDataset(BaseDataset, AQADatasetInterface):
             message = self.bad_samples.read_failure(info, err)
         if self.on_bad_sample == "skip" and not self.test_mode:
             warnings.warn(f"skipped: {message}", BadSampleWarning, stacklevel=2)
-            self.bad_samples.check_cap()
+            self.bad_samples.check_cap(len(self))
             return None  # mmengine's BaseDataset then reads another sample
         why = " (a test_mode dataset never skips)" if self.on_bad_sample == "skip" else ""
         raise bad_lib.BadSampleError(message + why) from None
