@@ -37,7 +37,7 @@ def _dataset(root: Path, **kwargs):
     cfg = dict(type="UCF101Dataset", data_root=str(root), split=1,
                subset="test" if test else "train", pipeline=_pipeline(test),
                clip_sampler=dict(type="CenterClipSampler" if test else "RandomClipSampler",
-                            num_clips=1, clip_len=4))
+                                 num_clips=1, clip_len=4))
     cfg.update(kwargs)
     return DATASETS.build(cfg)
 

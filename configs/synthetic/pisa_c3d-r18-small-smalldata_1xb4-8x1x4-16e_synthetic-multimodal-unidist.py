@@ -35,7 +35,7 @@ train_dataloader = dict(dataset=dict(
     _dataset, pipeline=train_pipeline,
     # jitter: frames, a quarter of the 8-frame clips
     clip_sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3,
-                 jitter=2)))
+                      jitter=2)))
 val_dataloader = dict(dataset=_dataset)
 test_dataloader = dict(dataset=_dataset)
 model = dict(
