@@ -98,9 +98,9 @@ def bench_feature_epoch(settings: Settings, work_dir: Path) -> Result:
     end-to-end one, their median the figure (a tiny step is the first to suffer from a
     busy CPU: its few-millisecond operations wait on a thread another process holds);
     target at least 20x faster."""
-    from pisa.data.cache import write_cache
+    from pisa.data.core.cache import write_cache
     from pisa.engine.config import load_config
-    from pisa.engine.features import extract_config
+    from pisa.engine.feature_extraction import extract_config
     from pisa.models.c3d import C3D
     from pisa.registry import DATASETS
     from pisa.synth import SynthSettings, synthesize_dataset
@@ -121,7 +121,7 @@ def bench_feature_epoch(settings: Settings, work_dir: Path) -> Result:
         options.update({f"{name}.dataset.extractor.weights": str(weights),
                         f"{name}.dataset.extractor.backbone.widths": widths,
                         f"{name}.dataset.feature_root": str(work_dir / "features"),
-                        f"{name}.dataset.source.sampler.num_clips": num_clips})
+                        f"{name}.dataset.source.clip_sampler.num_clips": num_clips})
     cfg = load_config(FEATURE_CONFIG, options, str(data))
     start = time.perf_counter()
     extract_config(cfg, str(FEATURE_CONFIG), progress=False, log=lambda msg: None)

@@ -2,7 +2,7 @@
 
 - the released loader's approach, rebuilt here as the baseline: per-frame JPEG files
   opened with PIL, cropped and resized, and ``librosa.load`` of the whole wav, per sample;
-- the framework without a cache: :class:`~pisa.data.pisa_dataset.PISADataset` decoding
+- the framework without a cache: :class:`~pisa.data.adapters.pisa_dataset.PISADataset` decoding
   the mp4 and its audio track (decord) through its pipeline;
 - the framework with the prepared cache (memory-mapped arrays);
 - ``pisa prepare`` (the real command) against decord decoding the same file in order.
@@ -59,7 +59,7 @@ def released_loader_sample(jpeg_dir: Path, wav: Path, frame_inds: np.ndarray, fp
     import librosa
     from PIL import Image
 
-    from pisa.data.audio import MEL_DEFAULTS, clip_windows, mel_images
+    from pisa.data.transforms.mel import MEL_DEFAULTS, clip_windows, mel_images
 
     frames = []
     for index in np.asarray(frame_inds).reshape(-1):

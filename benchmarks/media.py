@@ -1,7 +1,7 @@
 """The benchmark's inputs, generated in the run: a performance video (1280x720, 30 fps,
 H.264 with a 44.1 kHz AAC track, written by :func:`pisa.io.media.write_video`), the
 same audio as a wav, the released loader's per-frame JPEG folder, and the annotation CSV
-table that :class:`pisa.data.pisa_dataset.PISADataset` reads (its ``'video'`` layout)."""
+table that :class:`pisa.data.adapters.pisa_dataset.PISADataset` reads (its ``'video'`` layout)."""
 from __future__ import annotations
 
 import csv

@@ -31,7 +31,7 @@ def predict_config(widths: Sequence[int], num_clips: int = NUM_CLIPS) -> str:
                 dict(type="MelSpectrogram", size=MEL_SIZE),
                 dict(type="PackAQAInputs", modalities=("video", "audio"))]
     dataset = dict(type="PISADataset",
-                   sampler=dict(type="ContiguousSampler", num_clips=num_clips, clip_len=CLIP_LEN),
+                   clip_sampler=dict(type="ContiguousSampler", num_clips=num_clips, clip_len=CLIP_LEN),
                    pipeline=pipeline)
     loader = dict(batch_size=2, collate_fn=dict(type="default_collate"), dataset=dataset)
     return f"model = {model!r}\ntest_dataloader = {loader!r}\n"

@@ -59,7 +59,7 @@ def make_inputs(settings: Settings, root: Path) -> Dict[str, Any]:
     small video, each its own cache entry) with a table of the original size and one 10x."""
     from benchmarks.loading import CLIP_LEN, NUM_CLIPS
     from benchmarks.media import crop_box, extract_jpegs, table_row, write_performance, write_table
-    from pisa.data.samplers import uniform_indices
+    from pisa.data.core.clip_samplers import uniform_indices
 
     s = settings
     start = time.perf_counter()
@@ -99,7 +99,7 @@ def prepare_memory_cache(large_table: Path, cache_dir: Path) -> None:
     import io
 
     from benchmarks.memory import dataset_cfg
-    from pisa.data.cache import write_cache
+    from pisa.data.core.cache import write_cache
     from pisa.registry import DATASETS
 
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):

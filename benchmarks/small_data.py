@@ -111,10 +111,10 @@ def train_split_accuracy(config: Path, run: Dict[str, Any], data: Path,
 
     cfg = load_config(config, options, str(data))
     hooks = [dict(h) for h in cfg.custom_hooks if h.type != "EarlyStoppingHook"]
-    samples = cfg.train_dataloader.dataset.sampler.get("max_samples")
+    samples = cfg.train_dataloader.dataset.clip_sampler.get("max_samples")
     opts = RunOptions(work_dir=str(Path(run["work_dir"]) / "train_split"), data_root=str(data),
                       cfg_options={**options, "test_dataloader.dataset.split": "train",
-                                   "test_dataloader.dataset.sampler.max_samples": samples,
+                                   "test_dataloader.dataset.clip_sampler.max_samples": samples,
                                    "custom_hooks": hooks},
                       seed=run["seed"])
     return test(str(config), run["checkpoint"], opts)["test_metrics"]

@@ -50,9 +50,9 @@ from __future__ import annotations
 
 from typing import Any, List, Mapping, Tuple
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.pairs import ExemplarDataset
-from pisa.data.samplers import ClipSampler
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.wrappers.pairs import ExemplarDataset
+from pisa.data.core.clip_samplers import ClipSampler
 from pisa.engine.hooks import datasets_with
 from pisa.evaluation.assessment import RecordingPrediction, SegmentPrediction
 from pisa.hookspecs import hookimpl

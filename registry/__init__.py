@@ -105,6 +105,11 @@ decision_rule   ``args``, ``num_classes``: random ``probs (N, C)`` and ``reg (N,
 baseline        ``args``, ``records`` (``() -> (train_records, test_records)``):
                 ``fit`` then ``predict`` gives one predict-output dict per test
                 record (DEVELOPERS.md, "The sample contract")
+dataset         ``args``, ``make_data``: a callable ``(root: str) -> dict`` that writes
+                tiny media and annotations in the dataset's released layout into the
+                empty folder ``root`` and returns constructor arguments to add
+                (``data_root``, ``ann_file``, ...); ``tests/test_dataset_examples.py``
+                builds each dataset so and checks its items against the sample contract
 ==============  ==================================================================
 """
 from __future__ import annotations
@@ -242,6 +247,7 @@ EXAMPLE_KEYS: Dict[str, Tuple[str, ...]] = {
     "metric": ("args", "predictions", "dataset_meta"),
     "decision_rule": ("args", "num_classes"),
     "baseline": ("args", "records"),
+    "dataset": ("args", "make_data"),
 }
 
 #: (kind, name, object) marked by :func:`component`, in definition order

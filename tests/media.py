@@ -17,49 +17,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pisa.io.media import write_video, write_wav
-
-#: grey levels used for frame numbering: 24, 28, ..., 232 (53 distinct frames), far enough
-#: apart that H.264 at the default quality never confuses two neighbours
-_LEVEL_LO, _LEVEL_STEP, _LEVELS = 24, 4, 53
-TONE_HZ = 440.0
-
-
-def frame_level(i: int) -> int:
-    """The grey level of frame ``i`` in :func:`make_video` (cycles after 53 frames)."""
-    return _LEVEL_LO + _LEVEL_STEP * (i % _LEVELS)
-
-
-def frame_index_of(frame: np.ndarray) -> int:
-    """Which frame (mod 53) of a :func:`make_video` video a decoded ``(H, W, 3)`` frame is."""
-    return int(round((float(np.median(frame)) - _LEVEL_LO) / _LEVEL_STEP)) % _LEVELS
-
-
-def tone_audio(num_samples: int, sample_rate: int, tone_at_sample: Optional[int] = None,
-               freq: float = TONE_HZ, amplitude: float = 0.5) -> np.ndarray:
-    """float32 ``(num_samples,)``: silence, then a sine of ``freq`` Hz from
-    ``tone_at_sample`` to the end (all silence when it is None)."""
-    out = np.zeros(num_samples, dtype=np.float32)
-    if tone_at_sample is not None and 0 <= tone_at_sample < num_samples:
-        t = np.arange(num_samples - tone_at_sample) / sample_rate
-        out[tone_at_sample:] = amplitude * np.sin(2 * np.pi * freq * t)
-    return out
+from pisa.io.numbered_media import (TONE_HZ, frame_index_of, frame_level,  # noqa: F401
+                                    tone_audio, write_numbered_video)
 
 
 def make_video(path, frames: int = 32, size: Tuple[int, int] = (64, 48), fps: float = 25.0,
                audio: bool = True, tone_at_frame: Optional[int] = None,
                sample_rate: int = 16000) -> Path:
-    """Write an mp4 of ``frames`` flat grey frames ``size = (W, H)`` at ``fps``; frame ``i``
-    has grey level :func:`frame_level(i) <frame_level>`. With ``audio``, an AAC track of the
-    same duration, silent before ``tone_at_frame`` and a 440 Hz tone from it on."""
-    w, h = size
-    levels = np.array([frame_level(i) for i in range(frames)], dtype=np.uint8)
-    video = np.broadcast_to(levels[:, None, None, None], (frames, h, w, 3))
-    track = None
-    if audio:
-        n = int(round(frames / fps * sample_rate))
-        start = None if tone_at_frame is None else int(round(tone_at_frame / fps * sample_rate))
-        track = tone_audio(n, sample_rate, start)
-    return write_video(path, video, fps, audio=track, sample_rate=sample_rate)
+    """Write an mp4 of ``frames`` numbered grey frames (:mod:`pisa.io.numbered_media`)."""
+    return write_numbered_video(path, frames, size, fps, audio, tone_at_frame, sample_rate)
 
 
 def make_wav(path, seconds: float = 1.0, sample_rate: int = 16000,

@@ -1,4 +1,4 @@
-"""AQA-7, FineDiving and JIGSAWS on tiny trees in their released layouts (tests/aqa_layouts):
+"""AQA-7, FineDiving and JIGSAWS on tiny trees in their released layouts (each adapter's write_released_layout):
 the records, splits and folds each adapter builds, FineDiving's pickles through the
 restricted unpickler, ScoreMetrics' declared range and AQA-7's per-action average
 against independent computations, and one short `pisa train` of each runnable config."""
@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from aqa_layouts import finediving_entries, make_aqa7_root, make_finediving_root, make_jigsaws_root
 from engine_helpers import REPO
 from media import frame_index_of
 
 from pisa.cli import main
+from pisa.data.adapters import aqa7, finediving, jigsaws
 from pisa.evaluation.metrics.score_metrics import ScoreMetrics, fisher_z_mean
 from pisa.io.safe_load import UnsafePickleError, load_pickle
 from pisa.registry import DATASETS
@@ -37,27 +37,27 @@ TRIALS = [(u, n, "NIE"[i % 3], 8 + 2 * i) for i, (u, n) in
 
 
 def build(**cfg):
-    return DATASETS.build(dict(pipeline=PIPE, sampler=SAMPLER, **cfg))
+    return DATASETS.build(dict(pipeline=PIPE, clip_sampler=SAMPLER, **cfg))
 
 
 @pytest.fixture(scope="module")
 def aqa7_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("aqa7")
-    make_aqa7_root(root, AQA7_SCORES, extra_rows=[[7, 1, 50.0]])  # a trampoline row
+    aqa7.write_released_layout(root, AQA7_SCORES, extra_rows=[[7, 1, 50.0]])  # a trampoline row
     return root
 
 
 @pytest.fixture(scope="module")
 def finediving_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("finediving")
-    make_finediving_root(root, DIVES)
+    finediving.write_released_layout(root, DIVES)
     return root
 
 
 @pytest.fixture(scope="module")
 def jigsaws_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("jigsaws")
-    make_jigsaws_root(root, "Suturing", TRIALS)
+    jigsaws.write_released_layout(root, "Suturing", TRIALS)
     return root
 
 
@@ -120,7 +120,7 @@ def test_finediving_records_through_the_restricted_unpickler(finediving_root):
 
 
 def test_finediving_refuses_a_forbidden_type_and_inconsistent_annotations(tmp_path):
-    make_finediving_root(tmp_path, DIVES[:2], protocol=2)  # protocol 2: the latin1 stand-in
+    finediving.write_released_layout(tmp_path, DIVES[:2], protocol=2)  # protocol 2: the latin1 stand-in
     ann = tmp_path / "Annotations"
     assert b"_codecs\nencode" in (ann / "FineDiving_fine-grained_annotation.pkl").read_bytes()
     ds = build(type="FineDivingDataset", data_root=str(tmp_path), split="train")
@@ -139,7 +139,7 @@ def test_finediving_refuses_a_forbidden_type_and_inconsistent_annotations(tmp_pa
     (ann / "test_split.pkl").write_bytes(crafted)
     with pytest.raises(UnsafePickleError, match=r"refused _codecs\.encode\(str, 'rot_13'\)"):
         load_pickle(ann / "test_split.pkl")
-    coarse, fine = finediving_entries("CompA", 1, 200, 12, 60.5, 2.8, "5253B")
+    coarse, fine = finediving.annotation_entries("CompA", 1, 200, 12, 60.5, 2.8, "5253B")
     fine["dive_score"] = 61.0
     (ann / "FineDiving_fine-grained_annotation.pkl").write_bytes(
         pickle.dumps({("CompA", 0): fine, ("CompA", 1): fine}))
@@ -252,8 +252,8 @@ SHRINK = ["train_cfg.max_epochs=1", "model.video_backbone.widths=[4,8]",
           "model.video_backbone.size=16", "model.head.hidden=8", "default_hooks.logger.interval=1"]
 for loader in ("train_dataloader", "test_dataloader"):
     SHRINK += [f"{loader}.batch_size=2", f"{loader}.num_workers=0",
-               f"{loader}.dataset.pipeline.1.size=[16,16]", f"{loader}.dataset.sampler.num_clips=2",
-               f"{loader}.dataset.sampler.clip_len=4"]
+               f"{loader}.dataset.pipeline.1.size=[16,16]", f"{loader}.dataset.clip_sampler.num_clips=2",
+               f"{loader}.dataset.clip_sampler.clip_len=4"]
 
 
 def train(config: str, data_root: Path, work: Path, *extra: str) -> dict:

@@ -1,5 +1,5 @@
 """Training augmentations: temporal jitter of the clip samplers, the frame and audio
-transforms of pisa.data.augment, mixup in the model's loss, and an exact resume of the
+transforms of pisa.data.transforms.augment, mixup in the model's loss, and an exact resume of the
 augmented config."""
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from mmengine.dataset import BaseDataset
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
-from pisa.data import audio as audio_lib
-from pisa.data.augment import (ColorJitter, RandomAudioShift, RandomGain, RandomResizedCrop,
+from pisa.data.transforms import mel as audio_lib
+from pisa.data.transforms.augment import (ColorJitter, RandomAudioShift, RandomGain, RandomResizedCrop,
                                SpecAugment)
-from pisa.data.base import worker_epoch_seed
-from pisa.data.samplers import (ContiguousSampler, UniformSampler, contiguous_indices,
+from pisa.data.core.seeding import worker_epoch_seed
+from pisa.data.core.clip_samplers import (ContiguousSampler, UniformSampler, contiguous_indices,
                                 uniform_indices)
-from pisa.data.transforms import MelSpectrogram
+from pisa.data.transforms.clip_transforms import MelSpectrogram
 from pisa.registry import DATASETS, MODELS, TRANSFORMS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,7 +82,7 @@ def _dataset(data_root: Path, **kwargs):
                table=str(data_root / "performances.csv"), layout="video", scheme="unidist",
                split_mode="performer_disjoint", test_fraction=0.3, modalities=("video",),
                pipeline=[], check_media=False, split="train",
-               sampler=dict(type="UniformSampler", num_clips=2, clip_len=8, jitter=3))
+               clip_sampler=dict(type="UniformSampler", num_clips=2, clip_len=8, jitter=3))
     cfg.update(kwargs)
     return DATASETS.build(cfg)
 
@@ -113,9 +113,9 @@ def test_dataset_redraws_jitter_per_read_but_test_mode_and_annotated_samples_sta
     assert not np.array_equal(np.stack(other), np.stack(reads[0]))
 
     test = _dataset(data_root, split="test", test_mode=True)
-    assert not test.sampler.random and test.sampler.jitter == 0
+    assert not test.clip_sampler.random and test.clip_sampler.jitter == 0
     exact_test = _dataset(data_root, split="test", test_mode=True,
-                          sampler=dict(type="UniformSampler", num_clips=2, clip_len=8))
+                          clip_sampler=dict(type="UniformSampler", num_clips=2, clip_len=8))
     for i in range(len(test)):
         for _ in range(3):
             np.testing.assert_array_equal(test.get_data_info(i)["frame_inds"],
@@ -464,7 +464,7 @@ def test_augmented_config_resumes_exactly(tmp_path, data_root):
                      "SpecAugment")
     for name in augmentations:
         assert name in types and name not in test_types
-    assert cfg.train_dataloader.dataset.sampler.jitter > 0 and cfg.model.mixup is not None
+    assert cfg.train_dataloader.dataset.clip_sampler.jitter > 0 and cfg.model.mixup is not None
 
     # the demo model narrowed, no test pass; interrupted after epoch 1 = resumed from the
     # uninterrupted run's epoch-1 checkpoint (a run stopped by max_epochs=1 would differ:

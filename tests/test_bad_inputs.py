@@ -11,9 +11,9 @@ import pytest
 
 from media import make_video, make_wav  # noqa: E402
 
-from pisa.data.bad_samples import BadSampleWarning  # noqa: E402
+from pisa.data.core.bad_samples import BadSampleWarning  # noqa: E402
 from pisa.io.media import write_wav  # noqa: E402
-from pisa.data.pisa_dataset import read_performance_table  # noqa: E402
+from pisa.data.adapters.pisa_dataset import read_performance_table  # noqa: E402
 from pisa.io.safe_load import UnsafePickleError, load_pickle  # noqa: E402
 from pisa.registry import DATASETS  # noqa: E402
 
@@ -41,7 +41,7 @@ def csv_dataset(root: Path, rows: str, header: str = HEADER, **kw):
     ann = root / f"ann_{abs(hash(rows + header))}.csv"
     ann.write_text(header + rows)
     cfg = dict(type="AQACSVDataset", ann_file=str(ann), split="train", pipeline=PIPE,
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4))
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4))
     cfg.update(kw)
     return DATASETS.build(cfg)
 

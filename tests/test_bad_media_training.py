@@ -18,9 +18,9 @@ from engine_helpers import TINY_CONFIG, render_tiny_dataset  # noqa: E402
 from media import frame_index_of, make_video  # noqa: E402
 
 from pisa.cli import main  # noqa: E402
-from pisa.data import bad_samples as bad_lib  # noqa: E402
-from pisa.data.bad_samples import BadSampleError, TooManyBadSamplesError  # noqa: E402
-from pisa.data.bad_samples import BadSampleWarning  # noqa: E402
+from pisa.data.core import bad_samples as bad_lib  # noqa: E402
+from pisa.data.core.bad_samples import BadSampleError, TooManyBadSamplesError  # noqa: E402
+from pisa.data.core.bad_samples import BadSampleWarning  # noqa: E402
 from pisa.registry import DATASETS  # noqa: E402
 
 VIDEO_ONLY = [dict(type="DecodeFrames"), dict(type="PackAQAInputs", modalities=("video",))]
@@ -44,7 +44,7 @@ def csv_media(tmp_path) -> Path:
 
 def csv_dataset(root: Path, **kw):
     cfg = dict(type="AQACSVDataset", ann_file="ann.csv", data_root=str(root), modalities=("video",),
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4), pipeline=VIDEO_ONLY)
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4), pipeline=VIDEO_ONLY)
     cfg.update(kw)
     return DATASETS.build(cfg)
 

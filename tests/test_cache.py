@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pisa.cli import main
-from pisa.data import cache as cache_lib
+from pisa.data.core import cache as cache_lib
 from pisa.io import media as media_lib
 from pisa.io.media import write_video
 from pisa.registry import DATASETS
@@ -29,7 +29,7 @@ pipeline = [
     dict(type='PackAQAInputs'),
 ]
 common = dict(type='PISADataset', data_root='not/here', table='{table}', pipeline=pipeline,
-              sampler=dict(type='UniformSampler', num_clips=3, clip_len=4), cache_dir='{cache}')
+              clip_sampler=dict(type='UniformSampler', num_clips=3, clip_len=4), cache_dir='{cache}')
 train_dataloader = dict(batch_size=2, dataset=dict(common, split='train'))
 test_dataloader = dict(batch_size=2, dataset=dict(common, split='test'))
 """
@@ -169,7 +169,7 @@ def test_frames_layout_cache_equals_decoding(tmp_path, monkeypatch):
         writer.writerow(COLUMNS)
         writer.writerow([4, "train", FPS, 10.0, 40.0, 1, 1, 0, 0, 9, 9, 1, "", ""])
     cfg = dict(type="PISADataset", layout="frames", data_root=str(tmp_path), table=str(tmp_path / "table.csv"),
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=5),
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=5),
                pipeline=[dict(type="DecodeFrames"), dict(type="CropResize", size=(12, 20)),
                          dict(type="LoadAudio", sample_rate=SR), dict(type="MelSpectrogram", size=(16, 16)),
                          dict(type="PackAQAInputs")])

@@ -182,7 +182,7 @@ def _diff(a: Dict[str, Any], b: Dict[str, Any]) -> set:
     return {k for k in set(a) | set(b) if a.get(k, "<absent>") != b.get(k, "<absent>")}
 
 
-SAMPLING_KEYS = ("scheme", "sampler")
+SAMPLING_KEYS = ("scheme", "clip_sampler")
 MODALITY_KEYS = ("model.", "pipeline", "modalities")
 
 
@@ -215,7 +215,7 @@ def test_table1_cells_use_the_papers_settings(cell):
         ("CrossEntropyLoss", 1.0),
         ("L1L2Loss", 0.1),
     ]
-    sampler = cfg.train_dataloader.dataset.sampler
+    sampler = cfg.train_dataloader.dataset.clip_sampler
     assert (sampler.num_clips, sampler.clip_len) == (10, 16)
     assert cfg.default_hooks.checkpoint.save_best == "accuracy"
     assert cfg.val_dataloader.dataset.split == "val" and cfg.test_dataloader.dataset.split == "test"

@@ -34,7 +34,7 @@ def csv_root(tmp_path_factory) -> Path:
 
 def test_csv_level_task(csv_root):
     ds = DATASETS.build(dict(type="AQACSVDataset", ann_file=str(csv_root / "ann.csv"), split="train",
-                             sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
+                             clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
                              pipeline=PIPE))
     # a: frames 4..35 (32) -> 4 samples; b: whole video (30) -> 3 samples
     assert len(ds) == 7
@@ -54,7 +54,7 @@ def test_jsonl_score_task(csv_root):
              {"id": "y", "split": "val", "video": "videos/b.mp4", "target": 40.5, "frame_end": 24}]
     (csv_root / "ann.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     ds = DATASETS.build(dict(type="AQACSVDataset", ann_file=str(csv_root / "ann.jsonl"), split="val",
-                             task="score", sampler=dict(type="CenterClipSampler", num_clips=2, clip_len=4),
+                             task="score", clip_sampler=dict(type="CenterClipSampler", num_clips=2, clip_len=4),
                              pipeline=VIDEO_ONLY, modalities=("video",)))
     assert len(ds) == 2
     x, y = ds[0], ds[1]
@@ -84,7 +84,7 @@ def mtl_root(tmp_path_factory) -> Path:
 
 def test_mtl_aqa_score_dives(mtl_root):
     test = DATASETS.build(dict(type="MTLAQADataset", data_root=str(mtl_root), split="test",
-                               sampler=dict(type="CenterClipSampler", num_clips=1, clip_len=5),
+                               clip_sampler=dict(type="CenterClipSampler", num_clips=1, clip_len=5),
                                pipeline=VIDEO_ONLY))
     assert len(test) == 1
     item = test[0]
@@ -93,7 +93,7 @@ def test_mtl_aqa_score_dives(mtl_root):
     frames = item["inputs"]["video"][0].numpy().transpose(1, 2, 3, 0)
     assert [frame_index_of(f) for f in frames] == [35, 36, 37, 38, 39]
     train = DATASETS.build(dict(type="MTLAQADataset", data_root=str(mtl_root), split="train",
-                                sampler=dict(type="RandomClipSampler", num_clips=2, clip_len=4),
+                                clip_sampler=dict(type="RandomClipSampler", num_clips=2, clip_len=4),
                                 pipeline=VIDEO_ONLY))
     assert [train.get_data_info(i)["sample_id"] for i in range(len(train))] == ["01_1/0", "03_7/0"]
     seen = set()
@@ -108,7 +108,7 @@ def test_mtl_aqa_score_dives(mtl_root):
 def test_a_relative_ann_file_is_under_data_root(csv_root, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # not the annotation's folder
     ds = DATASETS.build(dict(type="AQACSVDataset", ann_file="ann.csv", data_root=str(csv_root),
-                             split="train", sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
+                             split="train", clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
                              pipeline=PIPE))
     assert ds.ann_file == str(csv_root / "ann.csv") and len(ds) == 7
     with pytest.raises(FileNotFoundError, match=r"elsewhere[/\\]ann\.csv: annotation file not found"):

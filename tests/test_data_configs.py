@@ -3,6 +3,7 @@ build datasets that give samples of the paper's shapes."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,26 @@ from pisa.registry import DATASETS  # noqa: E402
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "_base_" / "datasets"
 
 
-@pytest.mark.parametrize("name", ["pisa_unidist", "pisa_consecutive", "aqa_csv", "mtl_aqa"])
+#: every dataset base config (a new one is checked without editing this file); a name
+#: starting with ``_`` is a part the bases share, naming no dataset of its own
+BASE_CONFIGS = sorted(p.stem for p in CONFIGS.glob("*.py") if not p.stem.startswith("_"))
+
+
+def _environment_variables(path: Path) -> set:
+    """The ``{{$VAR:default}}`` variables a config (and the bases it names) reads."""
+    found = set(re.findall(r"\{\{\$(\w+):", path.read_text()))
+    for base in re.findall(r"['\"](\./[\w./]+\.py)['\"]", path.read_text()):
+        found |= _environment_variables((path.parent / base).resolve())
+    return found
+
+
+def test_every_dataset_base_config_is_checked():
+    assert {"pisa_unidist", "pisa_consecutive", "aqa_csv", "mtl_aqa"} <= set(BASE_CONFIGS)
+
+
+@pytest.mark.parametrize("name", BASE_CONFIGS)
 def test_configs_hold_no_absolute_paths(name, monkeypatch):
-    for var in ("PISA_DATA_ROOT", "AQA_ANN_FILE", "MTL_AQA_DATA_ROOT"):
+    for var in _environment_variables(CONFIGS / f"{name}.py"):
         monkeypatch.delenv(var, raising=False)
     cfg = Config.fromfile(str(CONFIGS / f"{name}.py"))
     for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
@@ -30,10 +48,10 @@ def test_configs_hold_no_absolute_paths(name, monkeypatch):
 def test_pisa_configs_set_the_paper_sampling(monkeypatch):
     unidist = Config.fromfile(str(CONFIGS / "pisa_unidist.py"))
     consecutive = Config.fromfile(str(CONFIGS / "pisa_consecutive.py"))
-    assert unidist.train_dataloader.dataset.sampler == dict(type="UniformSampler", num_clips=10, clip_len=16)
+    assert unidist.train_dataloader.dataset.clip_sampler == dict(type="UniformSampler", num_clips=10, clip_len=16)
     for split in ("train_dataloader", "test_dataloader"):
         ds = consecutive[split].dataset
-        assert ds.scheme == "consecutive" and ds.sampler.type == "ContiguousSampler"
+        assert ds.scheme == "consecutive" and ds.clip_sampler.type == "ContiguousSampler"
     assert any(t["type"] == "RandomFlip" for t in unidist.train_dataloader.dataset.pipeline)
     assert not any(t["type"] == "RandomFlip" for t in unidist.test_dataloader.dataset.pipeline)
 

@@ -11,7 +11,7 @@ import pytest
 
 from pisa.io.media import write_video, write_wav
 from pisa.io.safe_load import load_pickle
-from pisa.data.pisa_dataset import (assign_splits, read_performance_table, write_released_annotations)
+from pisa.data.adapters.pisa_dataset import (assign_splits, read_performance_table, write_released_annotations)
 from pisa.registry import DATASETS
 
 TABLE_COLUMNS = ["id", "split", "fps", "frame_start", "frame_end", "player_level", "song_level",
@@ -79,7 +79,7 @@ def video_root(tmp_path_factory) -> Path:
 
 def build(root: Path, **kw):
     cfg = dict(type="PISADataset", data_root=str(root), table=str(root / "table.csv"),
-               sampler=dict(type="UniformSampler", num_clips=4, clip_len=5), pipeline=pipeline())
+               clip_sampler=dict(type="UniformSampler", num_clips=4, clip_len=5), pipeline=pipeline())
     cfg.update(kw)
     return DATASETS.build(cfg)
 
@@ -138,7 +138,7 @@ def test_the_released_val_carve_keeps_every_level_trained():
     # the old carve (5 performances, seed 0, by performance, unstratified) took 58 of the
     # 89 training samples of level 8; the stratified carve by source video takes at most
     # one level-8 performer
-    from pisa.data.splits import carve_validation
+    from pisa.data.core.splits import carve_validation
 
     table = read_performance_table()
     perfs = [dict(perf_id=str(r["id"]), label=r["player_level"] - 1,
@@ -202,7 +202,7 @@ def test_flip_flips_every_frame_of_a_sample(video_root):
 
 
 def test_audio_windows_line_up_with_the_clips(video_root):
-    ds = build(video_root, sampler=dict(type="ContiguousSampler", num_clips=4, clip_len=5))
+    ds = build(video_root, clip_sampler=dict(type="ContiguousSampler", num_clips=4, clip_len=5))
     # sample 1 covers trimmed frames 20..39 = source 23..42; sample 2 source 43..62:
     # the tone starts at source frame 43, so sample 1 is silent and sample 2 is not
     quiet, loud = ds[1]["inputs"]["audio"], ds[2]["inputs"]["audio"]
@@ -225,7 +225,7 @@ def test_frames_layout_reads_folders_and_wav(tmp_path):
     write_wav(tmp_path / "audio" / "5.wav", tone_track(45, 20), SR)
     write_table(tmp_path / "table.csv", [[5, "test", FPS, 100.2, 145.0, 2, 3, 0, 0, 10, 10, 9, "", ""]])
     ds = build(tmp_path, layout="frames", split="test",
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=5))
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=5))
     assert len(ds) == 4  # 45 frames // 10
     item = ds[3]
     video = item["inputs"]["video"].numpy().transpose(0, 2, 3, 4, 1)

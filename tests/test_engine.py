@@ -124,8 +124,8 @@ def test_select_on_test_is_named_in_results(data_root, tmp_path):
             "model.video_backbone.clip_len: must be a positive integer",
         ),
         (
-            "train_dataloader.dataset.sampler.num_clips=0",
-            "train_dataloader.dataset.sampler.num_clips: must be a positive integer",
+            "train_dataloader.dataset.clip_sampler.num_clips=0",
+            "train_dataloader.dataset.clip_sampler.num_clips: must be a positive integer",
         ),
         (
             "train_dataloader.batch_size=two",
@@ -138,7 +138,7 @@ def test_select_on_test_is_named_in_results(data_root, tmp_path):
         ),
         (
             "model.video_backbone.clip_len=8",
-            "train_dataloader.dataset.sampler.clip_len: 4 frames per clip, "
+            "train_dataloader.dataset.clip_sampler.clip_len: 4 frames per clip, "
             "but model.video_backbone.clip_len is 8",
         ),
         (
@@ -147,7 +147,7 @@ def test_select_on_test_is_named_in_results(data_root, tmp_path):
         ),
         # more clips than a performance has frames: the dataset names the performance
         (
-            "train_dataloader.dataset.sampler.num_clips=100",
+            "train_dataloader.dataset.clip_sampler.num_clips=100",
             "frames is shorter than one sample (400 frames",
         ),
     ],

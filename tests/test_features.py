@@ -131,7 +131,7 @@ def test_a_changed_backbone_weights_file_or_sampling_makes_new_files(setup, tmp_
         reference = _files(root / base)
         changes = {
             "weights": ([], {"PISA_BACKBONE_WEIGHTS": str(setup["other"])}),
-            "sampling": ([f"{n}.dataset.source.sampler.num_clips=3" for n in LOADERS], {}),
+            "sampling": ([f"{n}.dataset.source.clip_sampler.num_clips=3" for n in LOADERS], {}),
             # a backbone setting that keeps the weights' shapes (the file must fit)
             "backbone": ([f"{n}.dataset.extractor.backbone.dropout=0.5" for n in LOADERS], {}),
             "normalisation": ([f"{n}.dataset.extractor.data_preprocessor.mean=[0.5,0.5,0.5]"
@@ -160,7 +160,7 @@ def test_a_changed_backbone_weights_file_or_sampling_makes_new_files(setup, tmp_
         assert not np.array_equal(first, np.load(root / made["weights"] / "1.npy"))
         assert np.load(root / made["sampling"] / "1.npy").shape[0] == 3 * 3  # 3 samples x 3 clips
         # a dataset of the changed spec reads its own folder; one without features is refused
-        cfg = load_config(FEATURE_CONFIG, {"test_dataloader.dataset.source.sampler.num_clips": 3},
+        cfg = load_config(FEATURE_CONFIG, {"test_dataloader.dataset.source.clip_sampler.num_clips": 3},
                           str(setup["data"]))
         dataset = DATASETS.build(cfg.test_dataloader.dataset)
         assert dataset.feature_dir.name == made["sampling"]
@@ -174,7 +174,7 @@ def test_a_changed_backbone_weights_file_or_sampling_makes_new_files(setup, tmp_
 
 def test_extraction_refuses_random_sampling_and_partial_weights(setup, tmp_path):
     from pisa.engine.config import load_config
-    from pisa.engine.features import extract_config
+    from pisa.engine.feature_extraction import extract_config
 
     cfg = load_config(FEATURE_CONFIG, {f"{n}.dataset.source.pipeline": [
         dict(type="DecodeFrames"), dict(type="CropResize", size=(16, 16)),
@@ -255,7 +255,7 @@ def test_feature_model_tests_and_predicts_like_the_end_to_end_route(runs, setup,
     from media import make_video
     from pisa.apis import init_assessor
     from pisa.apis.feature_assessor import manifest_extractor_spec
-    from pisa.engine.features import load_extractor
+    from pisa.engine.feature_extraction import load_extractor
     from pisa.engine.runner import RunOptions, test
 
     feat = runs["features"]
@@ -339,7 +339,8 @@ def test_feature_dataset_names_what_is_missing(setup, tmp_path):
 
 
 def test_all_clips_sampler_and_clip_window():
-    from pisa.data.features import AllClipsSampler, RandomClipWindow
+    from pisa.data.core.all_clips_sampler import AllClipsSampler
+    from pisa.data.transforms.feature_transforms import RandomClipWindow
 
     inds = AllClipsSampler(clip_len=4)(18)
     # 4 clips of 4 frames; the 2 frames left over dropped one at each end
@@ -398,7 +399,7 @@ def test_gdlt_head_scores_within_its_grades():
 def test_a_plugin_backbone_loads_a_torchvision_file_its_own_way(tmp_path):
     from torchvision.models import video
 
-    from pisa.engine.features import load_extractor
+    from pisa.engine.feature_extraction import load_extractor
 
     torch.manual_seed(0)
     state = video.mc3_18(weights=None).state_dict()  # torchvision's names, with its fc

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine_helpers import REPO
-from pisa.data.long_form import write_released_layout
+from pisa.data.adapters.rg_fisv import write_released_layout
 from pisa.registry import DATASETS
 
 FEATURES = REPO / "configs" / "features"
@@ -81,7 +81,7 @@ def test_rg_adapter_reads_one_apparatus_scaled_as_gdlt(rg_root):
 
 
 def test_rg_adapter_splits_like_every_dataset(rg_root):
-    from pisa.data.splits import carve_validation
+    from pisa.data.core.splits import carve_validation
 
     base = dict(type="RGFeatureDataset", data_root=str(rg_root), action_type="Ball",
                 val_performances=0.25, split_seed=3)

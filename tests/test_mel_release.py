@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pisa.data import cache as cache_lib
-from pisa.data.audio import mel_images, release_image
+from pisa.data.core import cache as cache_lib
+from pisa.data.transforms.mel import mel_images, release_image
 from pisa.io.media import audio_rate, load_audio, read_audio, write_video, write_wav
 from pisa.registry import DATASETS, TRANSFORMS
 
@@ -68,7 +68,7 @@ def released_clips(tmp_path_factory):
     16 frames at 29.97 fps; rebuilt from the shipped performance table, which reproduces
     the released files exactly: tests/test_data_pisa.py) and a 44.1 kHz wav long enough
     for it."""
-    from pisa.data.pisa_dataset import build_released_annotations, read_performance_table
+    from pisa.data.adapters.pisa_dataset import build_released_annotations, read_performance_table
 
     sample = build_released_annotations(read_performance_table())["unidist"]["test"][(3, 0)]
     fps = float(sample["framerate"])
@@ -216,7 +216,7 @@ def test_native_rate_through_the_prepared_cache_equals_reading_the_wav(tmp_path)
              dict(type="PackAQAInputs")]
     cfg = dict(type="PISADataset", layout="frames", data_root=str(tmp_path),
                table=str(tmp_path / "table.csv"),
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=6), pipeline=steps)
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=6), pipeline=steps)
     plain = DATASETS.build(cfg)
     assert plain.cache_settings()[1] == cache_lib.NATIVE_RATE
     expected = [plain[i] for i in range(len(plain))]

@@ -16,7 +16,7 @@ import torch
 from mmengine.dataset import default_collate
 from mmengine.optim import build_optim_wrapper
 from scipy import stats
-from test_pairs import write_mtl_aqa
+from pisa.data.adapters.mtl_aqa import write_released_layout as write_mtl_aqa
 
 from pisa.engine.config import load_config
 from pisa.plugin_loader import registrations
@@ -199,7 +199,7 @@ def _tiny(method: str, **extra):
                "train_cfg.max_epochs": 1, "default_hooks.logger.interval": 1}
     for loader in ("train_dataloader", "test_dataloader"):
         options.update({f"{loader}.num_workers": 0, f"{loader}.batch_size": 2,
-                        f"{loader}.dataset.sampler.num_clips": 2, f"{loader}.dataset.sampler.clip_len": 4,
+                        f"{loader}.dataset.clip_sampler.num_clips": 2, f"{loader}.dataset.clip_sampler.clip_len": 4,
                         f"{loader}.dataset.pipeline.1.size": (16, 16), f"{loader}.dataset.check_media": False})
     if method == "core":
         options.update({"model.tree_hidden": 8, "model.tree_depth": 3,

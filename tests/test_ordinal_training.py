@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.dataset import BaseDataset
 from mmengine.hooks import Hook
 
-from pisa.data.balanced_sampler import ClassBalancedSampler
+from pisa.data.core.balanced_sampler import ClassBalancedSampler
 from pisa.registry import DATA_SAMPLERS, DATASETS, HEADS, LOSSES, MODELS
 
 ABLATIONS = REPO / "configs" / "pisa" / "ablations"

@@ -1,18 +1,18 @@
-"""Pair sampling (pisa.data.pairs.ExemplarDataset) on a generated MTL-AQA layout:
+"""Pair sampling (pisa.data.wrappers.pairs.ExemplarDataset) on a generated MTL-AQA layout:
 exemplars only from the training split, the same-difficulty rule, seeded training draws,
 fixed test-time draws, padding, clear errors, and the training pairs' differences."""
 from __future__ import annotations
 
 import itertools
-import pickle
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import pytest
-from media import frame_index_of, make_video
+from media import frame_index_of
 
-from pisa.data.base import WorkerEpochSeeds
+from pisa.data.adapters.mtl_aqa import write_released_layout
+from pisa.data.core.seeding import WorkerEpochSeeds
 from pisa.registry import DATASETS
 
 #: frames per generated dive; every frame of the video is distinct (< 53 frames)
@@ -24,29 +24,6 @@ SAMPLER = dict(type="CenterClipSampler", num_clips=1, clip_len=DIVE_FRAMES)
 Dive = Tuple[float, float, Optional[Sequence[float]]]  # difficulty, final score, judges
 
 
-def write_mtl_aqa(root: Path, train: Sequence[Dive], test: Sequence[Dive],
-                  annotation_files: Sequence[str] = ("final_annotations_dict.pkl",)) -> Dict:
-    """An MTL-AQA layout: dive ``i`` (train dives first) is key ``(i + 1, 1)``, frames
-    ``4i .. 4i + 3`` of its own video ``<i + 1:02d>.mp4`` (so its frames tell which dive it
-    is, and each dive has its own performer), with the annotation pickle(s) and the split
-    lists. Returns the annotations."""
-    dives = list(train) + list(test)
-    annotations = {}
-    for i, (difficulty, score, judges) in enumerate(dives):
-        make_video(root / f"{i + 1:02d}.mp4", frames=DIVE_FRAMES * (i + 1), size=(32, 24), audio=False)
-        ann = {"start_frame": DIVE_FRAMES * i, "end_frame": DIVE_FRAMES * i + DIVE_FRAMES - 1,
-               "final_score": float(score), "difficulty": float(difficulty)}
-        if judges is not None:
-            ann["judge_scores"] = np.asarray(judges, dtype=np.float64)
-        annotations[(i + 1, 1)] = ann
-    files = {name: annotations for name in annotation_files}
-    files["train_split_0.pkl"] = [(i + 1, 1) for i in range(len(train))]
-    files["test_split_0.pkl"] = [(len(train) + i + 1, 1) for i in range(len(test))]
-    for name, obj in files.items():
-        (root / name).write_bytes(pickle.dumps(obj, protocol=3))
-    return annotations
-
-
 TRAIN: List[Dive] = [(2.0, 40.0, None), (2.0, 46.0, None), (2.0, 52.0, None), (3.0, 60.0, None),
                      (3.0, 63.0, None), (3.0, 75.0, None), (3.5, 70.0, None), (3.5, 84.0, None)]
 TEST: List[Dive] = [(2.0, 44.0, None), (3.0, 66.0, None), (3.5, 80.0, None)]
@@ -55,13 +32,13 @@ TEST: List[Dive] = [(2.0, 44.0, None), (3.0, 66.0, None), (3.5, 80.0, None)]
 @pytest.fixture(scope="module")
 def mtl_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mtl_pairs")
-    write_mtl_aqa(root, TRAIN, TEST)
+    write_released_layout(root, TRAIN, TEST)
     return root
 
 
 def _pairs(root: Path, split: str, **kwargs):
     # the start-up media check is another test's business; it opens every video
-    inner = dict(type="MTLAQADataset", data_root=str(root), split=split, sampler=SAMPLER,
+    inner = dict(type="MTLAQADataset", data_root=str(root), split=split, clip_sampler=SAMPLER,
                  pipeline=PIPELINE, test_mode=split == "test", check_media=False)
     inner.update(kwargs.pop("inner", {}))
     return DATASETS.build(dict(type="ExemplarDataset", dataset=inner, **kwargs))
@@ -151,7 +128,7 @@ def test_a_validation_query_draws_from_the_rest_of_train(mtl_root):
 
 
 def test_no_exemplar_sharing_the_rule_is_a_clear_error(tmp_path):
-    write_mtl_aqa(tmp_path, TRAIN + [(1.5, 30.0, None)], TEST + [(4.0, 90.0, None)])
+    write_released_layout(tmp_path, TRAIN + [(1.5, 30.0, None)], TEST + [(4.0, 90.0, None)])
     with pytest.raises(ValueError, match=r"1 test sample\(s\) have no exemplar in the training "
                                          r"split sharing \['difficulty'\]: 13_1/0 \(\{'difficulty': 4.0\}\)"):
         _pairs(tmp_path, "test", same=("difficulty",))
@@ -168,7 +145,7 @@ def test_no_exemplar_sharing_the_rule_is_a_clear_error(tmp_path):
         _pairs(tmp_path, "train", same=("judge_scores",))
     # packing a record key the annotation lacks names the sample and the key
     plain = DATASETS.build(dict(
-        type="MTLAQADataset", data_root=str(tmp_path), split="train", sampler=SAMPLER, check_media=False,
+        type="MTLAQADataset", data_root=str(tmp_path), split="train", clip_sampler=SAMPLER, check_media=False,
         pipeline=PIPELINE[:2] + [dict(type="PackAQAInputs", modalities=("video",), meta_keys=("judge_scores",))]))
     with pytest.raises(KeyError, match=r"sample 01_1/0 .* has no 'judge_scores' \(meta_keys="):
         plain[0]

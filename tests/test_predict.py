@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 FPS = 25.0
 CLIPS, CLIP_LEN = 2, 4  # one segment = 8 frames
 CROP = (8, 4, 56, 44)
-UNIFORM = "test_dataloader.dataset.sampler.type=UniformSampler"
+UNIFORM = "test_dataloader.dataset.clip_sampler.type=UniformSampler"
 #: the frames of the 5 consecutive segments of the 44-frame recording
 SEGMENTS = [(8 * i, 8 * i + 8) for i in range(5)]
 
@@ -52,7 +52,7 @@ test_pipeline = [
 test_dataloader = dict(
     batch_size=1, collate_fn=dict(type='default_collate'),
     dataset=dict(type='AQACSVDataset', ann_file='{ann}', split='test',
-                 sampler=dict(type='ContiguousSampler', num_clips={clips}, clip_len={clip_len}),
+                 clip_sampler=dict(type='ContiguousSampler', num_clips={clips}, clip_len={clip_len}),
                  pipeline=test_pipeline))
 """
 
@@ -253,7 +253,7 @@ model = dict(
 pipeline = [dict(type='DecodeFrames'), dict(type='CropResize', size=(16, 16)),
             dict(type='PackAQAInputs', modalities=('video', ))]
 dataset = dict(type='AQACSVDataset', data_root=data_root, ann_file='ann.csv',
-               sampler=dict(type='UniformSampler', num_clips=2, clip_len=4),
+               clip_sampler=dict(type='UniformSampler', num_clips=2, clip_len=4),
                modalities=('video', ), pipeline=pipeline)
 loader = dict(batch_size=2, num_workers=0, collate_fn=dict(type='default_collate'))
 train_dataloader = dict(loader, sampler=dict(type='DefaultSampler', shuffle=True),

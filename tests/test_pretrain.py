@@ -36,8 +36,8 @@ def _dataset(root: Path, **kwargs):
     test = kwargs.get("test_mode", False)
     cfg = dict(type="UCF101Dataset", data_root=str(root), split=1,
                subset="test" if test else "train", pipeline=_pipeline(test),
-               sampler=dict(type="CenterClipSampler" if test else "RandomClipSampler",
-                            num_clips=1, clip_len=4))
+               clip_sampler=dict(type="CenterClipSampler" if test else "RandomClipSampler",
+                                 num_clips=1, clip_len=4))
     cfg.update(kwargs)
     return DATASETS.build(cfg)
 
@@ -93,7 +93,7 @@ def test_split_files_errors_name_the_file_and_line(ucf_root, tmp_path):
 
 
 def test_crops_keep_the_window_they_report():
-    from pisa.data.ucf101 import CenterCrop, RandomCrop
+    from pisa.data.adapters.ucf101 import CenterCrop, RandomCrop
 
     imgs = np.arange(2 * 3 * 10 * 12 * 3, dtype=np.int64).reshape(2, 3, 10, 12, 3)
     out = RandomCrop(size=(4, 5))({"imgs": imgs})
@@ -164,9 +164,9 @@ test_pipeline = [
     dict(type='DecodeFrames'), dict(type='CropResize', size=(20, 24)),
     dict(type='CenterCrop', size=16), dict(type='PackAQAInputs', modalities=('video', ))]
 train_dataloader = dict(batch_size=3, num_workers=0, dataset=dict(
-    pipeline=train_pipeline, sampler=dict(type='RandomClipSampler', num_clips=1, clip_len=4)))
+    pipeline=train_pipeline, clip_sampler=dict(type='RandomClipSampler', num_clips=1, clip_len=4)))
 val_dataloader = dict(batch_size=3, num_workers=0, dataset=dict(
-    pipeline=test_pipeline, sampler=dict(type='CenterClipSampler', num_clips=1, clip_len=4)))
+    pipeline=test_pipeline, clip_sampler=dict(type='CenterClipSampler', num_clips=1, clip_len=4)))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='TopKAccuracy', topk=(1, 2))
 test_evaluator = val_evaluator

@@ -84,9 +84,9 @@ def test_reproduce_writes_a_table1_shaped_table_beside_the_papers_numbers(tmp_pa
     contiguous.write_text(
         f"_base_ = [{str(TINY_CONFIG)!r}]\n"
         "_sampler = dict(type='ContiguousSampler', num_clips=2, clip_len=4, max_samples=3)\n"
-        "train_dataloader = dict(dataset=dict(sampler=_sampler))\n"
-        "val_dataloader = dict(dataset=dict(sampler=_sampler))\n"
-        "test_dataloader = dict(dataset=dict(sampler=_sampler))\n")
+        "train_dataloader = dict(dataset=dict(clip_sampler=_sampler))\n"
+        "val_dataloader = dict(dataset=dict(clip_sampler=_sampler))\n"
+        "test_dataloader = dict(dataset=dict(clip_sampler=_sampler))\n")
     work = tmp_path / "work"
     assert main(["reproduce", "--cell", f"video-unidist={TINY_CONFIG}",
                  "--cell", f"video-contiguous={contiguous}", "--seeds", "0", "1",

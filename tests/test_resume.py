@@ -145,7 +145,7 @@ def test_resume_with_persistent_workers_gives_the_same_weights(tmp_path, data_ro
 _WORKER_DRAWS = """
 import json, sys, zlib
 from mmengine.runner import Runner
-from pisa.data.base import WorkerEpochSeeds
+from pisa.data.core.seeding import WorkerEpochSeeds
 from pisa.engine.config import load_config
 from pisa.engine.hooks import epoch_seeded_datasets
 from pisa.registry import DATASETS
@@ -154,7 +154,7 @@ config, data_root = sys.argv[1:3]
 options = dict(o.split("=") for o in sys.argv[3:])
 options = {k: (v == "True" if v in ("True", "False") else int(v)) for k, v in options.items()}
 cfg = load_config(config, options, data_root)
-samplers = {"uniform": cfg.train_dataloader.dataset.sampler,
+samplers = {"uniform": cfg.train_dataloader.dataset.clip_sampler,
             "random_clips": dict(type="RandomClipSampler", num_clips=2, clip_len=4)}
 
 def epochs(dataset, seeded, numbers):
@@ -174,7 +174,7 @@ def epochs(dataset, seeded, numbers):
 
 out = {}
 for name, sampler in samplers.items():
-    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, sampler=sampler))
+    dataset = DATASETS.build(dict(cfg.train_dataloader.dataset, clip_sampler=sampler))
     out[name] = {}
     for mode in ("on", "off") if name == "uniform" else ("on",):
         persistent = epochs(dataset, mode == "on", [0, 1])

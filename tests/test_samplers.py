@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pisa.data.samplers import (CenterClipSampler, RandomClipSampler, center_clip_indices,
+from pisa.data.core.clip_samplers import (CenterClipSampler, RandomClipSampler, center_clip_indices,
                                 contiguous_indices, random_clip_indices, uniform_indices)
 from pisa.registry import CLIP_SAMPLERS
 
@@ -105,7 +105,7 @@ def test_random_clips_follow_the_run_seed(tmp_path):
     (tmp_path / "ann.csv").write_text("id,split,video,target\nv,train,v.mp4,5\n")
     ds = DATASETS.build(dict(type="AQACSVDataset", ann_file=str(tmp_path / "ann.csv"),
                              modalities=("video",),
-                             sampler=dict(type="RandomClipSampler", num_clips=2, clip_len=4),
+                             clip_sampler=dict(type="RandomClipSampler", num_clips=2, clip_len=4),
                              pipeline=[dict(type="DecodeFrames"),
                                        dict(type="PackAQAInputs", modalities=("video",))]))
 
@@ -127,3 +127,17 @@ def test_random_clips_follow_the_run_seed(tmp_path):
     assert first == in_workers(7)
     assert first != in_workers(8)
     assert len({tuple(f) for f in first}) > 1  # the two workers do not repeat each other
+
+
+def test_a_dataset_names_its_clip_sampler_clip_sampler(tmp_path):
+    """A dataset's clip sampler is ``clip_sampler``; the old ``sampler`` (the dataloader's
+    index sampler's name) is refused with the new name, by every adapter."""
+    from pisa.registry import DATASETS
+
+    (tmp_path / "ann.csv").write_text("id,split,video,target\nv,train,v.mp4,5\n")
+    cfg = dict(type="AQACSVDataset", ann_file=str(tmp_path / "ann.csv"), modalities=("video",),
+               check_media=False, lazy_init=True)
+    ds = DATASETS.build(dict(cfg, clip_sampler=dict(type="CenterClipSampler", num_clips=2, clip_len=4)))
+    assert isinstance(ds.clip_sampler, CenterClipSampler) and ds.clip_sampler.num_clips == 2
+    with pytest.raises(TypeError, match="'sampler' is now 'clip_sampler'"):
+        DATASETS.build(dict(cfg, sampler=dict(type="CenterClipSampler", num_clips=2, clip_len=4)))

@@ -19,7 +19,7 @@ from engine_helpers import REPO, TINY_CONFIG, render_tiny_dataset, tiny_train_ar
 from test_configs import _diff, _flatten
 
 from pisa.cli import main
-from pisa.data.splits import nested_fraction, performer_of
+from pisa.data.core.splits import nested_fraction, performer_of
 from pisa.engine.config import load_config
 from pisa.engine.validate import ConfigError
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from media import make_video
 from pisa.cli import main
-from pisa.data.splits import SplitWarning, carve_validation, level_counts, strata
+from pisa.data.core.splits import SplitWarning, carve_validation, level_counts, strata
 from pisa.registry import DATASETS
 
 
@@ -96,7 +96,7 @@ def _csv(root, **kw):
     pipeline = [dict(type="DecodeFrames"), dict(type="CropResize", size=(8, 8)),
                 dict(type="PackAQAInputs", modalities=("video",))]
     cfg = dict(type="AQACSVDataset", ann_file=str(root / "ann.csv"), modalities=("video",),
-               sampler=dict(type="UniformSampler", num_clips=2, clip_len=4), pipeline=pipeline)
+               clip_sampler=dict(type="UniformSampler", num_clips=2, clip_len=4), pipeline=pipeline)
     return DATASETS.build(dict(cfg, **kw))
 
 
@@ -118,7 +118,7 @@ def test_a_video_whose_fps_disagrees_with_its_annotation_is_named(tmp_path):
     (tmp_path / "table.csv").write_text(table)
     cfg = dict(type="PISADataset", data_root=str(tmp_path), table=str(tmp_path / "table.csv"),
                layout="video", split="test", modalities=("video",),
-               sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
+               clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
                pipeline=[dict(type="DecodeFrames"), dict(type="PackAQAInputs", modalities=("video",))])
     make_video(tmp_path / "1.mp4", frames=30, size=(32, 24), fps=25.0)
     with pytest.raises(ValueError, match=r"1\.mp4 runs at 25\.000 fps but the annotation says 30\.000 fps"):
@@ -137,7 +137,7 @@ def test_prepare_and_training_find_the_same_entries_without_an_annotated_fps(csv
         "            dict(type='PackAQAInputs', modalities=('video',))]\n"
         f"dataset = dict(type='AQACSVDataset', ann_file={str(csv_root / 'ann.csv')!r}, split='train',\n"
         "               modalities=('video',), pipeline=pipeline,\n"
-        "               sampler=dict(type='UniformSampler', num_clips=2, clip_len=4))\n")
+        "               clip_sampler=dict(type='UniformSampler', num_clips=2, clip_len=4))\n")
     assert main(["prepare", str(config), "--cache-dir", str(tmp_path / "cache")]) == 0
     cached = _csv(csv_root, split="train", cache_dir=str(tmp_path / "cache"))
     plain = _csv(csv_root, split="train")
@@ -158,7 +158,7 @@ def test_pisa_data_summarises_splits_levels_and_bad_media(csv_root, tmp_path, ca
         "            dict(type='PackAQAInputs', modalities=('video',))]\n"
         "common = dict(type='AQACSVDataset', ann_file='ann.csv', modalities=('video',),\n"
         "              pipeline=pipeline, val_performances=1,\n"
-        "              sampler=dict(type='UniformSampler', num_clips=2, clip_len=4))\n"
+        "              clip_sampler=dict(type='UniformSampler', num_clips=2, clip_len=4))\n"
         "train_dataloader = dict(dataset=dict(common, split='train'))\n"
         "val_dataloader = dict(dataset=dict(common, split='val'))\n"
         "test_dataloader = dict(dataset=dict(common, split='test'))\n")
@@ -173,7 +173,7 @@ def test_pisa_data_summarises_splits_levels_and_bad_media(csv_root, tmp_path, ca
 def test_an_optional_fps_column_is_checked_against_the_video(tmp_path):
     make_video(tmp_path / "v.mp4", frames=24, size=(32, 24), fps=25.0)
     base = dict(type="AQACSVDataset", ann_file=str(tmp_path / "ann.csv"), modalities=("video",),
-                sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
+                clip_sampler=dict(type="ContiguousSampler", num_clips=2, clip_len=4),
                 pipeline=[dict(type="DecodeFrames"), dict(type="PackAQAInputs", modalities=("video",))])
     (tmp_path / "ann.csv").write_text("id,split,video,target,fps\nv,train,v.mp4,3,25\n")
     assert DATASETS.build(base).performances[0]["fps"] == pytest.approx(25.0)

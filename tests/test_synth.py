@@ -236,8 +236,8 @@ def test_cli_renders_and_refuses_to_overwrite(tmp_path, capsys):
 
 
 def test_dataset_reads_back_through_the_table_reader_and_csv_dataset(dataset):
-    from pisa.data.aqa_dataset import AQACSVDataset
-    from pisa.data.pisa_dataset import read_performance_table
+    from pisa.data.adapters.csv_dataset import AQACSVDataset
+    from pisa.data.adapters.pisa_dataset import read_performance_table
 
     out, table = dataset
     rows = read_performance_table(out / "performances.csv")
@@ -247,7 +247,7 @@ def test_dataset_reads_back_through_the_table_reader_and_csv_dataset(dataset):
     split = table[0]["split"]
     ds = AQACSVDataset(
         ann_file=str(out / "annotations.csv"), split=split,
-        sampler=dict(type="UniformSampler", num_clips=2, clip_len=8),
+        clip_sampler=dict(type="UniformSampler", num_clips=2, clip_len=8),
         pipeline=[dict(type="DecodeFrames"), dict(type="CropResize", size=(32, 32)),
                   dict(type="LoadAudio", sample_rate=16000), dict(type="MelSpectrogram", size=(32, 32)),
                   dict(type="PackAQAInputs")])

@@ -23,10 +23,10 @@ pairs = dict(type='ExemplarDataset', dataset_type='MTLAQADataset', same=('diffic
              fallback='self')
 train_dataloader = dict(
     batch_size=1,
-    dataset=dict(pairs, num_exemplars=1, pipeline=train_pipeline, sampler=dict(num_clips=num_clips)))
+    dataset=dict(pairs, num_exemplars=1, pipeline=train_pipeline, clip_sampler=dict(num_clips=num_clips)))
 test_dataloader = dict(
     batch_size=1,
-    dataset=dict(pairs, num_exemplars=10, pipeline=test_pipeline, sampler=dict(num_clips=num_clips)))
+    dataset=dict(pairs, num_exemplars=10, pipeline=test_pipeline, clip_sampler=dict(num_clips=num_clips)))
 val_dataloader = None
 val_cfg = None
 val_evaluator = None

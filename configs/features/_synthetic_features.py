@@ -30,7 +30,7 @@ source = dict(
     scheme='unidist',
     split_mode='performer_disjoint',
     test_fraction=0.3,
-    sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len),
+    clip_sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len),
     modalities=modalities,
     pipeline=source_pipeline)
 extractor = dict(

@@ -10,7 +10,7 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 _source = dict(
-    sampler=dict(type='UniformSampler', num_clips=2, clip_len=4, max_samples=3),
+    clip_sampler=dict(type='UniformSampler', num_clips=2, clip_len=4, max_samples=3),
     pipeline=[
         dict(type='DecodeFrames'),
         dict(type='CropResize', size=(16, 16)),

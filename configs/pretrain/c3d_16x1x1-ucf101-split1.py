@@ -60,12 +60,12 @@ train_dataloader = dict(
     batch_size=30, num_workers=2, collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, subset='train', pipeline=train_pipeline,
-                 sampler=dict(type='RandomClipSampler', num_clips=1, clip_len=clip_len)))
+                 clip_sampler=dict(type='RandomClipSampler', num_clips=1, clip_len=clip_len)))
 val_dataloader = dict(
     batch_size=30, num_workers=2, collate_fn=dict(type='default_collate'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(dataset, subset='test', pipeline=test_pipeline, test_mode=True,
-                 sampler=dict(type='CenterClipSampler', num_clips=1, clip_len=clip_len)))
+                 clip_sampler=dict(type='CenterClipSampler', num_clips=1, clip_len=clip_len)))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='TopKAccuracy', topk=(1, 5))
 test_evaluator = val_evaluator

@@ -29,7 +29,7 @@ dataset = dict(
     split_mode='performer_disjoint',
     test_fraction=0.3,
     val_performances=0.25,
-    sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len),
+    clip_sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len),
     modalities=modalities,
     pipeline=test_pipeline)
 

@@ -21,6 +21,6 @@ train_pipeline = [
 ]
 train_dataloader = dict(dataset=dict(
     pipeline=train_pipeline,
-    sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3,
-                 jitter=2)))  # frames: a quarter of the 8-frame clips
+    clip_sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3,
+                      jitter=2)))  # frames: a quarter of the 8-frame clips
 model = dict(mixup=dict(alpha=0.2, prob=1.0))

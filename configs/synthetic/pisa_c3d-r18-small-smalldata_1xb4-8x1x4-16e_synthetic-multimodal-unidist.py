@@ -19,7 +19,7 @@ _cache = '{{$PISA_CACHE_DIR:-}}'
 _dataset = dict(
     split_mode='released', test_fraction=None, val_performances=0.15,
     cache_dir=None if _cache == '-' else _cache,
-    sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len))
+    clip_sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len))
 train_pipeline = [
     dict(type='DecodeFrames'),
     dict(type='CropResize', size=_base_.frame_size),
@@ -34,8 +34,8 @@ train_pipeline = [
 train_dataloader = dict(dataset=dict(
     _dataset, pipeline=train_pipeline,
     # jitter: frames, a quarter of the 8-frame clips
-    sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3,
-                 jitter=2)))
+    clip_sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3,
+                      jitter=2)))
 val_dataloader = dict(dataset=_dataset)
 test_dataloader = dict(dataset=_dataset)
 model = dict(

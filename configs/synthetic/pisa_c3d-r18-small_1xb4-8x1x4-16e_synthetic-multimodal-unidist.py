@@ -23,10 +23,10 @@ _cache = '{{$PISA_CACHE_DIR:-}}'
 _dataset = dict(
     split_mode='released', test_fraction=None, val_performances=0.15,
     cache_dir=None if _cache == '-' else _cache,
-    sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len))
+    clip_sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len))
 train_dataloader = dict(dataset=dict(
     _dataset,
-    sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3)))
+    clip_sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3)))
 val_dataloader = dict(dataset=_dataset)
 test_dataloader = dict(dataset=_dataset)
 model = dict(

@@ -19,7 +19,7 @@ test_pipeline = [
 ]
 train_pipeline = test_pipeline[:2] + [dict(type='RandomFlip', prob=0.5)] + test_pipeline[2:]
 _dataset = dict(
-    sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3),
+    clip_sampler=dict(type='UniformSampler', num_clips=num_clips, clip_len=clip_len, max_samples=3),
     modalities=modalities)
 train_dataloader = dict(
     batch_size=2, dataset=dict(_dataset, split='train', pipeline=train_pipeline))

@@ -10,8 +10,8 @@ _base_ = [
     '_usdl_c3d.py',
 ]
 num_clips = 10
-train_dataloader = dict(dataset=dict(sampler=dict(num_clips=num_clips)))
-test_dataloader = dict(dataset=dict(sampler=dict(num_clips=num_clips)))
+train_dataloader = dict(dataset=dict(clip_sampler=dict(num_clips=num_clips)))
+test_dataloader = dict(dataset=dict(clip_sampler=dict(num_clips=num_clips)))
 val_dataloader = None
 val_cfg = None
 val_evaluator = None

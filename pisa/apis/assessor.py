@@ -32,9 +32,9 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.pairs import ExemplarDataset
-from pisa.data.samplers import contiguous_indices
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.wrappers.pairs import ExemplarDataset
+from pisa.data.core.clip_samplers import contiguous_indices
 from pisa.evaluation.assessment import RecordingPrediction, average_members, summarise_recording
 
 PathLike = Union[str, os.PathLike]
@@ -42,7 +42,7 @@ PathLike = Union[str, os.PathLike]
 
 def recording_record(media: PathLike, crop: Optional[Sequence[float]] = None,
                      meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The performance record (:mod:`pisa.data.base`) of a whole recording: the video file
+    """The performance record (:mod:`pisa.data.core.base_dataset`) of a whole recording: the video file
     with its own audio track, all its frames at its own frame rate, cropped to ``crop``
     ``(x1, y1, x2, y2)`` source pixels when given, without a target, and with the keys of
     ``meta`` (e.g. ``{'difficulty': 3.2}``), which may not replace the record's own."""
@@ -109,7 +109,7 @@ class Assessor:
                       recordings=[recording_record(media, crop, meta)],
                       test_mode=True, cache_dir=None, on_bad_sample="error", lazy_init=False)
         if sampler is not None:
-            ds_cfg["sampler"] = dict(sampler)
+            ds_cfg["clip_sampler"] = dict(sampler)
         return ds_cfg
 
     def recording_dataset(self, media: PathLike, crop: Optional[Sequence[float]] = None,
@@ -164,7 +164,7 @@ class Assessor:
         query_ds = query_side(level_ds)
         perf = query_ds.performances[0]
         num_frames, fps = int(perf["num_frames"]), perf.get("fps")
-        sampler = query_ds.sampler
+        sampler = query_ds.clip_sampler
         level_frames = None if sampler.random else frames_of(query_ds)
         segment_frames = np.zeros((0, sampler.num_clips, sampler.clip_len), dtype=np.int64)
         segment_ds = None

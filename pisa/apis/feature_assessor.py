@@ -1,6 +1,6 @@
 """Assess whole recordings with a model trained on extracted clip features.
 
-A feature-trained model's config reads a :class:`~pisa.data.features.FeatureDataset`,
+A feature-trained model's config reads a :class:`~pisa.data.wrappers.feature_datasets.FeatureDataset`,
 whose feature folder's manifest records how the features were made. A new recording is
 decoded by the manifest's source dataset config (its adapter type, deterministic
 pipeline and clip sampler), featurised with the recorded backbone and weights (the
@@ -15,9 +15,9 @@ import copy
 from typing import Any, Dict, Optional, Sequence
 
 from pisa.apis.assessor import Assessor, PathLike, recording_record
-from pisa.data.base import AQABaseDataset
-from pisa.data.features import FeatureDataset
-from pisa.engine.features import Extractor, load_extractor, recording_features
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.wrappers.feature_datasets import FeatureDataset
+from pisa.engine.feature_extraction import Extractor, load_extractor, recording_features
 from pisa.engine.validate import ConfigError
 
 
@@ -62,7 +62,7 @@ class FeatureAssessor(Assessor):
                           recordings=[recording_record(media, crop, meta)], test_mode=True,
                           cache_dir=None, on_bad_sample="error", lazy_init=False)
         if sampler is not None:
-            source_cfg["sampler"] = dict(sampler)
+            source_cfg["clip_sampler"] = dict(sampler)
         source = DATASETS.build(source_cfg)
         record = recording_features(source, self.extractor,
                                     batch_size=max(16, self.batch_size))

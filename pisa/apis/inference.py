@@ -26,9 +26,10 @@ import torch
 from pisa.apis.assessor import Assessor, PathLike
 from pisa.apis.feature_assessor import FeatureAssessor
 from pisa.apis.pair_assessor import PairAssessor
-from pisa.data.base import AQABaseDataset
-from pisa.data.features import ClipFeatureDataset
-from pisa.data.pairs import ExemplarDataset, wrapped_dataset_config
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.wrappers.feature_datasets import ClipFeatureDataset
+from pisa.data.wrappers.pair_configs import wrapped_dataset_config
+from pisa.data.wrappers.pairs import ExemplarDataset
 from pisa.engine.calibrate import recorded_decision
 from pisa.engine.checkpoint import run_member_checkpoints
 from pisa.engine.config import dataset_configs, load_config
@@ -78,7 +79,7 @@ def _dataset_class(ds_cfg: Dict[str, Any]) -> Any:
 
 
 def _is_pairs(ds_cfg: Dict[str, Any]) -> bool:
-    """Whether a dataset config is an :class:`~pisa.data.pairs.ExemplarDataset`'s."""
+    """Whether a dataset config is an :class:`~pisa.data.wrappers.pairs.ExemplarDataset`'s."""
     cls = _dataset_class(ds_cfg)
     return isinstance(cls, type) and issubclass(cls, ExemplarDataset)
 
@@ -100,8 +101,8 @@ def assessor_class(ds_cfg: Dict[str, Any], dataset_type: type, where: str) -> Ty
 
 def _dataset_config(cfg: Any, source: str) -> Tuple[str, Dict[str, Any], type]:
     """``(section, dataset config, adapter class)``: the first of :data:`DATASET_SOURCES`
-    the config holds, which must be an :class:`~pisa.data.base.AQABaseDataset`, or an
-    :class:`~pisa.data.pairs.ExemplarDataset` wrapping one (the class is then the
+    the config holds, which must be an :class:`~pisa.data.core.base_dataset.AQABaseDataset`, or an
+    :class:`~pisa.data.wrappers.pairs.ExemplarDataset` wrapping one (the class is then the
     wrapped adapter's)."""
     found = dataset_configs(cfg)
     key = next((k for k in DATASET_SOURCES if k in found), None)

@@ -1,8 +1,8 @@
 """Assess whole recordings with a pair-wise model (its dataset an
-:class:`~pisa.data.pairs.ExemplarDataset`, e.g. CoRe): the recording is a query of the
+:class:`~pisa.data.wrappers.pairs.ExemplarDataset`, e.g. CoRe): the recording is a query of the
 wrapped adapter's one-recording dataset, each sample with exemplars from the config's
 training split. The pool is built once, from the test dataset config with
-``split='train'`` (:func:`~pisa.data.pairs.training_split_config`, as ``pisa test``
+``split='train'`` (:func:`~pisa.data.wrappers.pair_configs.training_split_config`, as ``pisa test``
 builds it), and the exemplars are drawn by the dataset's test-time rule (fixed per
 sample index from its ``seed``, sharing its ``same`` keys, which the recording's
 ``meta`` must then give).
@@ -13,13 +13,14 @@ import os
 from typing import Any, Dict, Optional, Sequence
 
 from pisa.apis.assessor import Assessor, PathLike
-from pisa.data.base import AQABaseDataset
-from pisa.data.pairs import ExemplarDataset, training_split_config, wrapped_dataset_config
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.wrappers.pair_configs import training_split_config, wrapped_dataset_config
+from pisa.data.wrappers.pairs import ExemplarDataset
 
 
 def exemplar_pool(ds_cfg: Dict[str, Any], source: str) -> AQABaseDataset:
     """The training split a pair-wise dataset config's exemplars come from, built once
-    from the config as ``pisa test`` builds it (:func:`~pisa.data.pairs.training_split_config`);
+    from the config as ``pisa test`` builds it (:func:`~pisa.data.wrappers.pair_configs.training_split_config`);
     data that cannot be read is an error naming the data root."""
     from pisa.registry import DATASETS
 
@@ -67,7 +68,7 @@ class PairAssessor(Assessor):
                           sampler: Optional[Dict[str, Any]] = None,
                           meta: Optional[Dict[str, Any]] = None) -> ExemplarDataset:
         """The one-recording dataset's samples with their exemplars from
-        :attr:`exemplars` (an :class:`~pisa.data.pairs.ExemplarDataset`)."""
+        :attr:`exemplars` (an :class:`~pisa.data.wrappers.pairs.ExemplarDataset`)."""
         from pisa.registry import DATASETS
 
         ds_cfg = self.recording_config(media, crop, sampler, meta)

@@ -16,19 +16,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _describe(where: str, dataset: Any) -> Dict[str, Any]:
-    from pisa.data import cache as cache_lib
+    from pisa.data.core import cache as cache_lib
 
     perfs = dataset.performances
+    media = getattr(dataset, "media_dataset", dataset)
     seconds = [p["num_frames"] / p["fps"] for p in perfs if p.get("num_frames") and p.get("fps")]
     cache = None
-    if dataset.cache_dir:
-        size, rate = dataset.cache_settings()
-        resize = dataset.frame_resize()
-        present = sum(cache_lib.entry_dir(dataset.cache_dir, p, size, rate, resize).is_dir()
+    if media.cache_dir:
+        size, rate = media.cache_settings()
+        resize = media.frame_resize()
+        present = sum(cache_lib.entry_dir(media.cache_dir, p, size, rate, resize).is_dir()
                       for p in perfs)
-        cache = f"{present} of {len(perfs)} entries in {dataset.cache_dir}"
+        cache = f"{present} of {len(perfs)} entries in {media.cache_dir}"
     return {
-        "where": where, "type": type(dataset).__name__, "split": getattr(dataset, "split", None),
+        "where": where, "type": type(dataset).__name__, "split": getattr(media, "split", None),
         "performances": len(perfs), "samples": len(dataset), "levels": dataset.level_counts(),
         "seconds": (min(seconds), sum(seconds) / len(seconds), max(seconds)) if seconds else None,
         "performers": {str(p.get("performer") or p["perf_id"]) for p in perfs},
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             dataset = DATASETS.build(ds_cfg)
-        dataset.cache_dir = cache_dir
+        getattr(dataset, "media_dataset", dataset).cache_dir = cache_dir
         described.append(_describe(where, dataset))
     counts = {f"{d['where']} ({d['split']})": d["levels"] for d in described}
     print("samples per level")

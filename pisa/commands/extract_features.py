@@ -1,7 +1,7 @@
 """``pisa extract-features CONFIG [--checkpoint CKPT] [--out DIR] [--data-root DIR]
 [--cfg-options ...]``: run a backbone once over every performance of a config's datasets
 and store per-clip features keyed by the backbone, its weights, the sampling and the
-preprocessing (:mod:`pisa.engine.features`, layout in :mod:`pisa.data.features`).
+preprocessing (:mod:`pisa.engine.feature_extraction`, layout in :mod:`pisa.data.wrappers.feature_datasets`).
 Resumable: a second run skips the performances already written."""
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisa.engine.features import extract_config
+    from pisa.engine.feature_extraction import extract_config
 
     if args.batch_size < 1:
         raise CLIError(f"--batch-size must be >= 1, got {args.batch_size}")

@@ -1,6 +1,6 @@
 """``pisa prepare CONFIG [--cache-dir DIR] [--data-root DIR] [--cfg-options ...]``: decode
 every performance that the config's datasets read once, and store it in the prepared
-cache (:mod:`pisa.data.cache`). Training with the dataset's ``cache_dir`` set then reads
+cache (:mod:`pisa.data.core.cache`). Training with the dataset's ``cache_dir`` set then reads
 memory-mapped arrays and never decodes."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import copy
 
-    from pisa.data.cache import write_cache
+    from pisa.data.core.cache import write_cache
     from pisa.engine.config import dataset_configs
     from pisa.registry import DATASETS
 
@@ -35,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
         ds_cfg.update(cache_dir=None, check_media=False, lazy_init=False)
         dataset = DATASETS.build(ds_cfg)
         print(f"preparing {len(dataset.performances)} performances of {ds_cfg.get('type')} in {cache_dir}")
-        written.update(str(e) for e in write_cache(dataset, cache_dir))
+        written.update(str(e) for e in write_cache(getattr(dataset, "media_dataset", dataset), cache_dir))
     print(f"\n{len(written)} cache entries ready")
     return 0

@@ -2,7 +2,7 @@
 
 :func:`train_fractions` runs one training per (fraction, seed) in
 ``<work_dir>/fraction<f>/seed<s>``, each with the training dataset's ``train_fraction``
-and ``train_fraction_seed`` set (:func:`pisa.data.splits.nested_fraction`: whole
+and ``train_fraction_seed`` set (:func:`pisa.data.core.splits.nested_fraction`: whole
 performers, stratified by level, the smaller share inside the larger one for a seed),
 applied after the validation carve and the folds, so the validation and test splits are
 those of the full run. It writes ``<work_dir>/learning_curve.json`` (per fraction: the

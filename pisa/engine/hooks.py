@@ -12,7 +12,7 @@
 - :class:`DataWaitHook` logs the share of each training step spent waiting for data.
 - :class:`BadSampleHook` points the datasets at ``<work_dir>/bad_samples.jsonl``, where
   every DataLoader worker appends the samples whose media failed
-  (:mod:`pisa.data.bad_samples`), and logs their list after each epoch and at the end.
+  (:mod:`pisa.data.core.bad_samples`), and logs their list after each epoch and at the end.
 - :class:`ResumableEarlyStoppingHook`: mmengine's ``EarlyStoppingHook`` with its state
   (best value, validations without improvement) saved in checkpoints and restored on
   resume.
@@ -44,7 +44,7 @@ class EpochSeedHook(Hook):
     when ``diff_rank_seed``), and have every DataLoader worker of the training loader seed
     its own from ``(seed, epoch, rank, worker id)``.
 
-    The workers' part (:class:`pisa.data.base.WorkerEpochSeeds`): before training, before
+    The workers' part (:class:`pisa.data.core.seeding.WorkerEpochSeeds`): before training, before
     any worker starts, the training datasets (inside mmengine's wrappers too, found as
     :func:`epoch_seeded_datasets`) get one shared-memory value the workers inherit; here
     the epoch is written to it, before the loop's ``iter()`` sends the epoch's first
@@ -62,7 +62,7 @@ class EpochSeedHook(Hook):
     priority = "VERY_HIGH"
 
     def before_train(self, runner) -> None:
-        from pisa.data.base import WorkerEpochSeeds
+        from pisa.data.core.seeding import WorkerEpochSeeds
 
         seed = runner.seed if runner.seed is not None else 0
         loader = runner.train_loop.dataloader
@@ -241,7 +241,7 @@ class BadSampleHook(Hook):
         self._point(runner, "test_loop", "test")
 
     def _log(self, runner, when: str) -> None:
-        from pisa.data import bad_samples as bad_lib
+        from pisa.data.core import bad_samples as bad_lib
 
         summary = bad_lib.summarize_bad_samples(bad_lib.read_records(self.report_path(runner)))
         failures = sum(entry["count"] for entry in summary)

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from mmengine.config import Config
 from mmengine.dist import is_main_process
 
-from pisa.data.bad_samples import (
+from pisa.data.core.bad_samples import (
     BAD_SAMPLE_REPORT,
     BadSampleError,
     read_records,
@@ -229,7 +229,7 @@ def close_distributed() -> None:
 
 @contextlib.contextmanager
 def plain_bad_sample_errors():
-    """Re-raise a :class:`~pisa.data.bad_samples.BadSampleError` that came from a
+    """Re-raise a :class:`~pisa.data.core.bad_samples.BadSampleError` that came from a
     DataLoader worker with its own message (PyTorch puts the worker's traceback in it)."""
     try:
         yield
@@ -493,7 +493,7 @@ def _test_dataset_meta(cfg: Config) -> Dict[str, Any]:
 
 def train_folds(config: Union[str, os.PathLike], opts: RunOptions, folds: int) -> Dict[str, Any]:
     """``folds``-fold cross-validation: one run per fold in ``<work_dir>/fold<i>`` with
-    every dataloader's dataset given ``folds`` and ``fold`` (:mod:`pisa.data.splits`:
+    every dataloader's dataset given ``folds`` and ``fold`` (:mod:`pisa.data.core.splits`:
     grouped by performer, stratified by level, over the training performances); writes
     ``<work_dir>/summary.json`` with the mean and std over folds of the test metrics and
     the pooled out-of-fold metrics, and returns it with the runs under ``'runs'``."""

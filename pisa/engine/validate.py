@@ -161,12 +161,12 @@ def _check_clip_lengths(data: Mapping, errors: List[str]) -> None:
     for name in DATALOADERS:
         loader = data.get(name)
         dataset = loader.get("dataset") if isinstance(loader, Mapping) else None
-        sampler = dataset.get("sampler") if isinstance(dataset, Mapping) else None
+        sampler = dataset.get("clip_sampler") if isinstance(dataset, Mapping) else None
         modalities = dataset.get("modalities", ("video",)) if isinstance(dataset, Mapping) else ()
         got = sampler.get("clip_len") if isinstance(sampler, Mapping) else None
         if "video" in tuple(modalities) and _positive_int(got) and got != want:
             errors.append(
-                f"{name}.dataset.sampler.clip_len: {got} frames per clip, but "
+                f"{name}.dataset.clip_sampler.clip_len: {got} frames per clip, but "
                 f"model.video_backbone.clip_len is {want}"
             )
 

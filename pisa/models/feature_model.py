@@ -32,7 +32,7 @@ class ClipFeatureInput(nn.Module):
 class FeatureAQAModel(AQAModel):
     """:class:`~pisa.models.aqa_model.AQAModel` on clip features ``(B, K, D)`` per
     modality (``inputs = {'video': (B, K, D), ...}``, as
-    :class:`~pisa.data.features.FeatureDataset` packs them) instead of clips: the
+    :class:`~pisa.data.wrappers.feature_datasets.FeatureDataset` packs them) instead of clips: the
     backbones ran once, at extraction, and are stand-ins here (:class:`ClipFeatureInput`),
     so the aggregators, fusion, heads, losses, decision and predict outputs are
     AQAModel's, and the weights of an end-to-end model's aggregators and heads load into

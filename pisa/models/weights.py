@@ -143,3 +143,40 @@ def export_backbone_weights(checkpoint_path: PathLike, prefix: str, out_path: Pa
     with atomic_output(out_path) as tmp:
         torch.save(state, tmp)
     return len(state)
+
+
+def weight_tensors(path: PathLike, cfg_key: Optional[str] = None) -> Dict[str, torch.Tensor]:
+    """The tensors of a weights file (a plain state dict or an mmengine checkpoint's);
+    ``cfg_key`` names the config key the file came from in errors."""
+    obj = read_checkpoint(path, cfg_key)
+    state = obj["state_dict"] if isinstance(obj.get("state_dict"), dict) else obj
+    return {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+
+
+def backbone_prefix(state: Dict[str, torch.Tensor], modality: str) -> Optional[str]:
+    """The key prefix of the backbone's tensors in a weights file: ``<modality>_backbone.``
+    (an AQA model's checkpoint), ``backbone.`` (a recogniser's), else none."""
+    for prefix in (f"{modality}_backbone.", "backbone."):
+        if any(k.startswith(prefix) for k in state):
+            return prefix
+    return None
+
+
+def unloaded_tensors(module: nn.Module, state: Dict[str, torch.Tensor],
+                     prefix: Optional[str]) -> List[str]:
+    """The floating-point tensors of ``module`` that no tensor of the weights ``state``
+    (under ``prefix``, stripped) equals, matched by name up to a leading module path (a
+    backbone wrapping a network, e.g. ``net.stem.0.weight`` for a file's
+    ``stem.0.weight``)."""
+    if prefix:
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    missing = []
+    for key, value in module.state_dict().items():
+        if not value.is_floating_point():
+            continue
+        names = [f for f in state if key == f or key.endswith("." + f) or f.endswith("." + key)]
+        match = max(names, key=len) if names else None
+        if match is None or state[match].shape != value.shape or not torch.equal(
+                state[match].to(value.dtype), value.cpu()):
+            missing.append(key)
+    return missing

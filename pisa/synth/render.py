@@ -30,7 +30,7 @@ from typing import Dict, Iterator, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from pisa.data.pisa_dataset import write_released_annotations
+from pisa.data.adapters.pisa_dataset import write_released_annotations
 from pisa.io.atomic import atomic_write
 from pisa.io.media import write_video, write_wav
 

@@ -1,5 +1,5 @@
 # A generic AQA dataset described by one CSV / JSON-lines file (format: the docstring of
-# pisa/data/aqa_dataset.py): levels 1..10 as classes, samples of 10 clips x 16 frames
+# pisa/data/adapters/csv_dataset.py): levels 1..10 as classes, samples of 10 clips x 16 frames
 # spread over each performance, 112x112 video and 224x224 mel images at 22.05 kHz.
 # $AQA_ANN_FILE (default data/aqa/annotations.csv); paths in it are relative to its folder.
 # Rows need no fps column: each video's own rate is used.
@@ -8,7 +8,7 @@ cache_dir = None  # a folder written by `pisa prepare` (then no decoding)
 dataset_type = 'AQACSVDataset'
 task = 'level'
 num_classes = 10
-sampler = dict(type='UniformSampler', num_clips=10, clip_len=16)
+clip_sampler = dict(type='UniformSampler', num_clips=10, clip_len=16)
 
 train_pipeline = [
     dict(type='DecodeFrames'),
@@ -31,7 +31,7 @@ loader = dict(batch_size=4, num_workers=2, collate_fn=dict(type='default_collate
 # level), so a file with only train and test rows works; None reads the file's val rows
 val_performances = 0.15
 dataset = dict(type=dataset_type, ann_file=ann_file, task=task, num_classes=num_classes,
-               sampler=sampler, cache_dir=cache_dir, val_performances=val_performances)
+               clip_sampler=clip_sampler, cache_dir=cache_dir, val_performances=val_performances)
 train_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, split='train', pipeline=train_pipeline))

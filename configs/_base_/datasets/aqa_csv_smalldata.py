@@ -28,5 +28,5 @@ train_pipeline = [
     dict(type='PackAQAInputs', modalities=('video', 'audio')),
 ]
 # jitter: frames, a quarter of the 16-frame clips (merged into aqa_csv.py's sampler)
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline, sampler=dict(jitter=4)))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline, clip_sampler=dict(jitter=4)))
 model = dict(head=dict(dropout=0.5))  # head-dropout-0.5.py's change: one model preset per _base_ list

@@ -1,5 +1,5 @@
 # Fis-V figure-skating clip features in the layout released with GDLT (FisVFeatureDataset;
-# pisa/data/long_form.py): <data_root>/swintx_avg_fps25_clip32/<id>.npy (1024-d Video Swin
+# pisa/data/adapters/rg_fisv.py): <data_root>/swintx_avg_fps25_clip32/<id>.npy (1024-d Video Swin
 # features of 32-frame clips) and <data_root>/{train,test}.txt rows `<id> <TES> <PCS> ...`.
 # TES or PCS per run (`score_type`), divided by 45 (as PAMFN reads these files). Training
 # windows of 124 clips, batches of 32; whole programs one at a time in validation and test;

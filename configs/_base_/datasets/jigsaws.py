@@ -7,33 +7,13 @@
 # `pisa train CONFIG --folds 4` runs all four. MUSDL's released (not user-disjoint) folds:
 # --cfg-options {train,test}_dataloader.dataset.split_file=<MUSDL>/JIGSAWS/data/info/splits.pkl
 # Other tasks: {train,test}_dataloader.dataset.task=Knot_Tying (or Needle_Passing).
+_base_ = ['./_video_score_loaders.py']
 data_root = '{{$PISA_DATA_ROOT:data/jigsaws}}'
 cache_dir = None  # a folder written by `pisa prepare` (then no decoding)
 task = 'Suturing'
 num_clips = 10
-clip_len = 16
-
-train_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackAQAInputs', modalities=('video', )),
-]
-test_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='PackAQAInputs', modalities=('video', )),
-]
-
-loader = dict(batch_size=4, num_workers=2, collate_fn=dict(type='default_collate'))
 dataset = dict(type='JIGSAWSDataset', data_root=data_root, task=task, folds=4, fold=0,
                modalities=('video', ), cache_dir=cache_dir)
-train_dataloader = dict(
-    loader, sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(dataset, split='train', pipeline=train_pipeline,
-                 sampler=dict(type='RandomClipSampler', num_clips=num_clips, clip_len=clip_len)))
-val_dataloader = dict(
-    loader, sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(dataset, split='test', pipeline=test_pipeline, test_mode=True,
-                 sampler=dict(type='CenterClipSampler', num_clips=num_clips, clip_len=clip_len)))
+train_dataloader = dict(dataset=dict(dataset, clip_sampler=dict(num_clips=num_clips)))
+val_dataloader = dict(dataset=dict(dataset, clip_sampler=dict(num_clips=num_clips)))
 test_dataloader = val_dataloader

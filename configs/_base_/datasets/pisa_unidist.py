@@ -11,7 +11,7 @@ cache_dir = None  # a folder written by `pisa prepare` (then no decoding)
 dataset_type = 'PISADataset'
 layout = 'video'
 scheme = 'unidist'
-sampler = dict(type='UniformSampler', num_clips=10, clip_len=16)
+clip_sampler = dict(type='UniformSampler', num_clips=10, clip_len=16)
 val_performances = 5  # carved from the released train split, seeded by split_seed
 
 # Frames: the paper's text resizes to 112x112 (frame_resize None). The released loader
@@ -46,7 +46,7 @@ audio_pipeline = audio_steps + [dict(type='PackAQAInputs', modalities=('audio', 
 loader = dict(batch_size=4, num_workers=2, persistent_workers=True,
               collate_fn=dict(type='default_collate'))
 dataset = dict(type=dataset_type, data_root=data_root, layout=layout, scheme=scheme,
-               sampler=sampler, label='player', cache_dir=cache_dir)
+               clip_sampler=clip_sampler, label='player', cache_dir=cache_dir)
 train_dataloader = dict(
     loader, sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(dataset, split='train', val_performances=val_performances,

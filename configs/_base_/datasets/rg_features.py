@@ -1,5 +1,5 @@
 # Rhythmic Gymnastics clip features in the layout released with GDLT (RGFeatureDataset;
-# pisa/data/long_form.py): <data_root>/swintx_avg_fps25_clip32/<Apparatus>_<n>.npy (one
+# pisa/data/adapters/rg_fisv.py): <data_root>/swintx_avg_fps25_clip32/<Apparatus>_<n>.npy (one
 # 1024-d Video Swin feature per 32-frame clip at 25 fps) and <data_root>/{train,test}.txt.
 # One apparatus per run (`action_type`), the target Total_Score / 25 as GDLT trains it.
 # Training: a random window of 68 clips (zero-padded when shorter), batches of 32, as GDLT;

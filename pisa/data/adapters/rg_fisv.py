@@ -28,9 +28,9 @@ are computed on it (Spearman's rho, as GDLT reports, does not depend on the scal
 
 One sample per video: all its clips ``(N, D)``. GDLT crops a random window of
 ``clip_num`` clips (or zero-pads) in training and tests whole videos one at a time: the
-configs do the same with :class:`~pisa.data.features.RandomClipWindow` in the training
+configs do the same with :class:`~pisa.data.transforms.feature_transforms.RandomClipWindow` in the training
 pipeline and a test batch size of 1. The validation carve and folds are those of every
-dataset (:mod:`pisa.data.splits`); each video is its own performer (the files name no
+dataset (:mod:`pisa.data.core.splits`); each video is its own performer (the files name no
 athlete).
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pisa.data.features import ClipFeatureDataset
+from pisa.data.wrappers.feature_datasets import ClipFeatureDataset
 from pisa.registry import component
 
 RG_APPARATUS = ("Ball", "Clubs", "Hoop", "Ribbon")
@@ -101,16 +101,16 @@ class _ReleasedFeatureDataset(ClipFeatureDataset):
                              f"val_performances) or 'test', got {split!r}")
         if not float(score_scale) > 0:
             raise ValueError(f"{type(self).__name__}: score_scale must be > 0, got {score_scale}")
-        for key in ("cache_dir", "sampler", "check_media"):
+        for key in ("cache_dir", "clip_sampler", "check_media"):
             if kwargs.pop(key, None) is not None and key != "check_media":
                 raise ValueError(f"{type(self).__name__}: {key} does not apply to released "
                                  "features (there are no media to read)")
-        self.split, self.modality = split, modality
+        self.modality = modality
         self.score_scale = float(score_scale)
         root = Path(data_root)
         self.feature_path = root / feature_dir
         self.lists = {"train": root / train_list, "test": root / test_list}
-        super().__init__(data_root=data_root, pipeline=list(pipeline) or
+        super().__init__(data_root=data_root, split=split, pipeline=list(pipeline) or
                          self.default_feature_pipeline(modality), modalities=(modality,),
                          check_media=False, **kwargs)
 
@@ -141,6 +141,29 @@ class _ReleasedFeatureDataset(ClipFeatureDataset):
                     sample_indices=[0], frame_inds=None, num_frames=None, fps=None)
 
 
+def _example_features(root: str, videos: Sequence[str], scores: Sequence[Sequence[float]],
+                      header: Optional[str]) -> Dict[str, Any]:
+    """Random 8-d features of 6..9 clips per video, the last video the test split."""
+    rng = np.random.default_rng(0)
+    features = {v: rng.standard_normal((6 + i, 8)).astype(np.float32) for i, v in enumerate(videos)}
+    split_of = {v: "test" if i == len(videos) - 1 else "train" for i, v in enumerate(videos)}
+    write_released_layout(Path(root), features, dict(zip(videos, scores)), split_of, header=header)
+    return dict(data_root=str(root))
+
+
+def write_rg_example(root: str) -> Dict[str, Any]:
+    """Three Ball routines (two training, one test): the example's data."""
+    return _example_features(root, ["Ball_001", "Ball_002", "Ball_003"],
+                             [(6.5, 7.0, 13.5), (8.0, 8.5, 16.5), (7.0, 6.0, 13.0)],
+                             header="name Difficulty_Score Execution_Score Total_Score")
+
+
+def write_fisv_example(root: str) -> Dict[str, Any]:
+    """Three programs (two training, one test), headerless rows: the example's data."""
+    return _example_features(root, ["1", "3", "5"],
+                             [(30.0, 28.5, 0), (22.0, 25.0, 1), (35.5, 33.0, 0)], header=None)
+
+
 @component("dataset")
 class RGFeatureDataset(_ReleasedFeatureDataset):
     """Rhythmic Gymnastics clip features in GDLT's released layout (module docstring).
@@ -156,8 +179,10 @@ class RGFeatureDataset(_ReleasedFeatureDataset):
         score_type: ``'Total_Score'`` (GDLT's), ``'Difficulty_Score'`` or
             ``'Execution_Score'``.
         score_scale: the target is ``score / score_scale`` (GDLT: 25).
-        Other arguments: :class:`~pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`~pisa.data.core.base_dataset.AQABaseDataset`.
     """
+
+    example = dict(args=dict(split="train", action_type="Ball"), make_data=write_rg_example)
 
     def __init__(self, action_type: str = "Ball", score_type: str = "Total_Score",
                  score_scale: float = 25.0, **kwargs: Any) -> None:
@@ -187,6 +212,8 @@ class FisVFeatureDataset(_ReleasedFeatureDataset):
             these files).
         Other arguments: :class:`RGFeatureDataset`'s (no ``action_type``).
     """
+
+    example = dict(args=dict(split="train"), make_data=write_fisv_example)
 
     def __init__(self, score_type: str = "TES", score_scale: float = 45.0,
                  **kwargs: Any) -> None:

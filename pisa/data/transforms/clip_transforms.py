@@ -2,7 +2,7 @@
 reading the audio, the per-clip mel spectrogram, and packing the sample. Reading media
 is :mod:`pisa.io.media`'s; the transforms say which frames and where they go.
 
-A dataset hands each pipeline a dict with these keys (see :mod:`pisa.data.base`):
+A dataset hands each pipeline a dict with these keys (see :mod:`pisa.data.core.base_dataset`):
 ``video_path`` (a video file) or ``frame_dir`` (a folder of ``*.jpg``), ``audio_path``
 (a wav, or None for the video's own track), ``frame_offset`` (source frame of the trimmed
 performance's frame 0), ``frame_inds`` ``(K, T)`` int64 (relative to the trimmed
@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import numpy as np
 import torch
 
-from pisa.data import audio as audio_lib
+from pisa.data.transforms import mel as audio_lib
 from pisa.io.media import FrameSource, check_crop_box, crop_resize, read_audio, read_frames
 from pisa.registry import component
 
@@ -136,7 +136,7 @@ class RandomFlip:
     """Flip the whole sample left-right with probability ``prob`` (the same for every frame
     of every clip). Reads and replaces ``imgs``; adds ``flip`` (bool). Draws from numpy's
     global generator, which ``EpochSeedHook`` seeds each epoch, in a DataLoader worker from
-    ``(seed, epoch, rank, worker id)`` (:class:`pisa.data.base.WorkerEpochSeeds`), so an
+    ``(seed, epoch, rank, worker id)`` (:class:`pisa.data.core.seeding.WorkerEpochSeeds`), so an
     epoch flips the same samples whatever ran before it (a resume included)."""
 
     example = dict(args=dict(prob=0.5), input=lambda: _example_frames(), adds=("imgs", "flip"))
@@ -216,10 +216,10 @@ def audio_offset(frame_offset: int, fps: float, sample_rate: int) -> int:
 @component("transform")
 class MelSpectrogram:
     """Per clip, the audio from the clip's first to its last frame
-    (``samples = frame / fps * sr``) as a mel image (:func:`pisa.data.audio.mel_images`,
+    (``samples = frame / fps * sr``) as a mel image (:func:`pisa.data.transforms.mel.mel_images`,
     released settings by default). Reads ``audio``, ``audio_sr``, ``audio_offset``,
     ``frame_inds``, ``fps``. Adds ``mel`` float32 ``(K, 1, H, W)``. ``pad_mode``,
-    ``image`` and ``max_value`` are :func:`~pisa.data.audio.mel_images`'s: the defaults
+    ``image`` and ``max_value`` are :func:`~pisa.data.transforms.mel.mel_images`'s: the defaults
     (zero padding, float image, 0..255) are this framework's; the released loader's
     recipe is ``pad_mode='reflect', image='release', max_value=1.0`` with
     ``LoadAudio(sample_rate=None)``."""

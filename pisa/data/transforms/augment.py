@@ -1,10 +1,10 @@
 """Training augmentations of both modalities, for small datasets: a random resized crop
 and colour jitter of the frames, a random gain and time shift of the audio, and
 SpecAugment-style masks on the mel images. (Temporal jitter of the clip positions is the
-clip samplers' ``jitter``, :mod:`pisa.data.samplers`; mixup is the model's ``mixup``,
+clip samplers' ``jitter``, :mod:`pisa.data.core.clip_samplers`; mixup is the model's ``mixup``,
 :class:`pisa.models.aqa_model.AQAModel`.)
 
-Randomness: each transform draws once per sample from :func:`pisa.data.base.draw_rng`,
+Randomness: each transform draws once per sample from :func:`pisa.data.core.seeding.draw_rng`,
 numpy's global generator, which the runner seeds and ``EpochSeedHook`` reseeds each epoch
 (in a DataLoader worker from ``(seed, epoch, rank, worker id)``), so an epoch draws the
 same whatever ran before it and a resumed run augments like an uninterrupted one. The
@@ -28,8 +28,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from pisa.data import audio as audio_lib
-from pisa.data.base import draw_rng
+from pisa.data.transforms import mel as audio_lib
+from pisa.data.core.seeding import draw_rng
 from pisa.registry import component
 
 

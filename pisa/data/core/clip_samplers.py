@@ -14,7 +14,7 @@ Temporal jitter (``jitter`` frames on :class:`ContiguousSampler` and
 frames, drawn uniformly from ``-jitter..jitter`` each time the sample is read
 (:func:`jitter_clips`; such a sampler is ``random``), never past the performance's first
 or last frame. The dataset draws it only for samples its sampler cut, from
-:func:`pisa.data.base.draw_rng`: samples an annotation lists stay as listed, and a
+:func:`pisa.data.core.seeding.draw_rng`: samples an annotation lists stay as listed, and a
 ``test_mode`` dataset uses the sampler without jitter (:func:`without_jitter`), so
 validation and test read the exact scheme.
 """

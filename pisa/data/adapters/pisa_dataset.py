@@ -26,10 +26,11 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from pisa.data.base import AQABaseDataset
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
 from pisa.io.atomic import atomic_write
+from pisa.io.numbered_media import write_numbered_video
 from pisa.io.safe_load import load_pickle
-from pisa.data.samplers import ClipSampler, ContiguousSampler, UniformSampler
+from pisa.data.core.clip_samplers import ClipSampler, ContiguousSampler, UniformSampler
 from pisa.registry import component
 
 PathLike = Union[str, os.PathLike]
@@ -186,7 +187,7 @@ def assign_splits(table: Sequence[Dict[str, Any]], split_mode: str = "released",
     by ``source_video`` (one pianist per source video): whole source videos, shuffled with
     ``seed``, go to test until ``test_fraction`` of the performances (default: the
     released share) are there. A validation split is carved from train by the dataset
-    (``val_performances``, :mod:`pisa.data.splits`), by source video too."""
+    (``val_performances``, :mod:`pisa.data.core.splits`), by source video too."""
     if split_mode == "released":
         return {r["id"]: r["split"] for r in table}
     if split_mode != "performer_disjoint":
@@ -206,6 +207,17 @@ def assign_splits(table: Sequence[Dict[str, Any]], split_mode: str = "released",
     return {r["id"]: "test" if unit[r["id"]] in test_groups else "train" for r in table}
 
 
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Two training performances and one test performance in the ``'video'`` layout (short
+    numbered videos) with their performance table: the example's data."""
+    lines = [",".join(TABLE_COLUMNS)]
+    for pid, split, level in ((1, "train", 3), (2, "train", 6), (3, "test", 8)):
+        write_numbered_video(Path(root) / f"{pid}.mp4", frames=20, size=(32, 24), audio=False)
+        lines.append(f"{pid},{split},25,2,18,{level},{level},0,0,32,24,{pid}")
+    (Path(root) / "table.csv").write_text("\n".join(lines) + "\n")
+    return dict(data_root=str(root), table=str(Path(root) / "table.csv"))
+
+
 @component("dataset")
 class PISADataset(AQABaseDataset):
     """The PISA dataset: one sample = ``K`` clips of ``T`` frames from one performance.
@@ -221,10 +233,14 @@ class PISADataset(AQABaseDataset):
         label: ``'player'`` (default) or ``'song'`` level; label = level - 1.
         split_mode, test_fraction: see :func:`assign_splits` (seeded by ``split_seed``).
         val_performances, split_seed: the validation carve, by source video
-            (:class:`pisa.data.base.AQABaseDataset`).
+            (:class:`pisa.data.core.base_dataset.AQABaseDataset`).
         frames_dir, audio_dir, video_ext: media names under ``data_root``.
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
+
+    example = dict(args=dict(split="train", modalities=("video",), pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="UniformSampler", num_clips=2, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, data_root: str = "", layout: str = "video", split: str = "train",
                  scheme: str = "unidist", ann_dir: Optional[str] = None, table: Optional[str] = None,
@@ -240,14 +256,14 @@ class PISADataset(AQABaseDataset):
             raise ValueError(f"PISADataset: label must be 'player' or 'song', got {label!r}")
         if scheme not in SCHEMES:
             raise ValueError(f"PISADataset: scheme must be one of {SCHEMES}, got {scheme!r}")
-        self.layout, self.split, self.scheme, self.label = layout, split, scheme, label
+        self.layout, self.scheme, self.label = layout, scheme, label
         self.ann_dir, self.table_path = ann_dir, table
         self.split_args = dict(split_mode=split_mode, seed=split_seed, test_fraction=test_fraction)
         self.frames_dir, self.audio_dir, self.video_ext = frames_dir, audio_dir, video_ext
-        super().__init__(data_root=data_root, val_performances=val_performances,
+        super().__init__(data_root=data_root, split=split, val_performances=val_performances,
                          split_seed=split_seed, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         cls = UniformSampler if getattr(self, "scheme", "unidist") == "unidist" else ContiguousSampler
         return cls(num_clips=CLIPS, clip_len=CLIP_LEN)
 

@@ -39,12 +39,13 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.samplers import CenterClipSampler, ClipSampler
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler
+from pisa.io.numbered_media import write_frame_folder
 from pisa.registry import component
 
 #: the six actions, in the split files' class-number order (1-based)
@@ -90,6 +91,41 @@ def read_split_list(path: Union[str, os.PathLike], split: str) -> np.ndarray:
     return rows[:, :3]
 
 
+# -- the released layout, written (examples and tests) -------------------------------------
+def write_released_layout(root: Path, actions: Dict[str, Tuple[Sequence[float], Sequence[float]]],
+                   frames: int = 12, extra_rows: Sequence[Sequence[float]] = ()) -> Dict[str, np.ndarray]:
+    """The released layout in little (numbered frames, :mod:`pisa.io.numbered_media`):
+    ``<root>/<action>-out/<NNN>/img_XXXXX.jpg`` and ``<root>/Split_4/split_4_{train,test}_list.mat``
+    for ``actions = {name: (train scores, test scores)}``; samples are numbered 1.. per
+    action (train first). ``extra_rows`` are appended to the train list as they are (e.g.
+    a trampoline row, class 7). Returns the two matrices."""
+    from scipy.io import savemat
+
+    rows: Dict[str, List[List[float]]] = {"train": [], "test": []}
+    for name, (train, test) in actions.items():
+        cls = ACTIONS.index(name) + 1
+        number = 0
+        for split, scores in (("train", train), ("test", test)):
+            for score in scores:
+                number += 1
+                write_frame_folder(root / f"{name}-out" / f"{number:03d}", frames)
+                rows[split].append([cls, number, float(score)])
+    rows["train"].extend([list(map(float, r)) for r in extra_rows])
+    out = {}
+    for split, key in (("train", "consolidated_train_list"), ("test", "consolidated_test_list")):
+        matrix = np.asarray(rows[split], dtype=np.float64).reshape(-1, 3)
+        (root / "Split_4").mkdir(parents=True, exist_ok=True)
+        savemat(str(root / "Split_4" / f"split_4_{split}_list.mat"), {key: matrix})
+        out[split] = matrix
+    return out
+
+
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Two training dives and one test dive of diving: the example's data."""
+    write_released_layout(Path(root), {"diving": ([30.0, 60.0], [45.0])}, frames=8)
+    return dict(data_root=str(root))
+
+
 @component("dataset")
 class AQA7Dataset(AQABaseDataset):
     """AQA-7 samples of one action or all six (see the module docstring for the files).
@@ -103,10 +139,13 @@ class AQA7Dataset(AQABaseDataset):
         frame_pattern: a sample's frame folder under ``data_root``
             (``'{action}-out/{index:03d}'``).
         video_pattern: a sample's video file under ``data_root`` instead (None: frames).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     METAINFO: dict = dict(num_classes=0, actions=ACTIONS, score_range=dict(SCORE_RANGES))
+    example = dict(args=dict(split="train", action="diving", pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="CenterClipSampler", num_clips=2, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, data_root: str = "", action: str = "all", split: str = "train",
                  ann_dir: Optional[str] = None, frame_pattern: str = "{action}-out/{index:03d}",
@@ -119,16 +158,16 @@ class AQA7Dataset(AQABaseDataset):
             raise ValueError(f"AQA7Dataset: action must be 'all' or one of {ACTIONS}, got {action!r}")
         if "audio" in modalities:
             raise ValueError("AQA7Dataset: only the 'video' modality (AQA-7 ships frames)")
-        self.split, self.action = split, action
+        self.action = action
         self.actions = ACTIONS if action == "all" else (action,)
         self.ann_dir = ann_dir
         self.frame_pattern, self.video_pattern = frame_pattern, video_pattern
         declared = dict(actions=self.actions,
                         score_range=(SCORE_RANGES[action] if action != "all" else dict(SCORE_RANGES)))
-        super().__init__(data_root=data_root, modalities=modalities,
+        super().__init__(data_root=data_root, split=split, modalities=modalities,
                          metainfo=dict(declared, **(metainfo or {})), **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=1, clip_len=16)
 
     def load_performances(self) -> List[Dict]:

@@ -8,7 +8,7 @@ Annotations (read through the safe unpickler):
   (the dive's degree of difficulty) and ``judge_scores`` (the seven judges' scores; in
   the augmented annotations of the USDL/MUSDL and CoRe releases) are optional: each
   record carries them (``None`` when absent), for ``PackAQAInputs(meta_keys=...)`` and
-  :class:`~pisa.data.pairs.ExemplarDataset`'s ``same``.
+  :class:`~pisa.data.wrappers.pairs.ExemplarDataset`'s ``same``.
 - ``train_split_0.pkl`` / ``test_split_0.pkl``: lists of ``(video_no, dive_no)`` keys.
 
 Videos: one per ``video_no``, ``<data_root>/<video_no:02d>.mp4`` (the competition
@@ -19,12 +19,55 @@ target is ``final_score`` (label -1). One sample per dive, drawn with the sample
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+import pickle
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from pisa.data.base import AQABaseDataset
+import numpy as np
+
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
+from pisa.io.numbered_media import write_numbered_video
 from pisa.io.safe_load import load_pickle
-from pisa.data.samplers import CenterClipSampler, ClipSampler
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler
 from pisa.registry import component
+
+
+#: one dive: difficulty, final score, judge scores (or None)
+Dive = Tuple[float, float, Optional[Sequence[float]]]
+
+
+# -- the released layout, written (examples and tests) -------------------------------------
+def write_released_layout(root: Path, train: Sequence[Dive], test: Sequence[Dive],
+                          annotation_files: Sequence[str] = ("final_annotations_dict.pkl",),
+                          dive_frames: int = 4) -> Dict:
+    """The released layout in little (numbered frames, :mod:`pisa.io.numbered_media`) for
+    dives ``(difficulty, final score, judge scores or None)``: dive ``i`` (train dives
+    first) is key ``(i + 1, 1)``, ``dive_frames`` frames from ``dive_frames * i`` of its own
+    video ``<i + 1:02d>.mp4`` (so its frames tell which dive it is, and each dive has its
+    own performer), with the annotation pickle(s) and the split lists. Returns the
+    annotations."""
+    dives = list(train) + list(test)
+    annotations = {}
+    for i, (difficulty, score, judges) in enumerate(dives):
+        write_numbered_video(root / f"{i + 1:02d}.mp4", frames=dive_frames * (i + 1),
+                             size=(32, 24), audio=False)
+        ann = {"start_frame": dive_frames * i, "end_frame": dive_frames * i + dive_frames - 1,
+               "final_score": float(score), "difficulty": float(difficulty)}
+        if judges is not None:
+            ann["judge_scores"] = np.asarray(judges, dtype=np.float64)
+        annotations[(i + 1, 1)] = ann
+    files = {name: annotations for name in annotation_files}
+    files["train_split_0.pkl"] = [(i + 1, 1) for i in range(len(train))]
+    files["test_split_0.pkl"] = [(len(train) + i + 1, 1) for i in range(len(test))]
+    for name, obj in files.items():
+        (root / name).write_bytes(pickle.dumps(obj, protocol=3))
+    return annotations
+
+
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Three training dives and one test dive: the example's data."""
+    write_released_layout(Path(root), [(2.0, 40.0, None), (3.0, 60.0, None), (3.0, 66.0, None)],
+                          [(2.0, 44.0, None)])
+    return dict(data_root=str(root))
 
 
 @component("dataset")
@@ -40,10 +83,13 @@ class MTLAQADataset(AQABaseDataset):
         video_pattern: video file of a ``video_no`` (default ``'{video_no:02d}.mp4'``).
         annotation_file: the annotation pickle in ``ann_dir`` (default
             ``'final_annotations_dict.pkl'``; e.g. ``'augmented_final_annotations_dict.pkl'``).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     METAINFO: dict = dict(num_classes=0)
+    example = dict(args=dict(split="train", pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="CenterClipSampler", num_clips=1, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, data_root: str = "", ann_dir: Optional[str] = None, split: str = "train",
                  split_index: int = 0, video_pattern: str = "{video_no:02d}.mp4",
@@ -52,11 +98,11 @@ class MTLAQADataset(AQABaseDataset):
         if split not in ("train", "val", "test"):
             raise ValueError(f"MTLAQADataset: split must be 'train', 'val' (with val_performances) "
                              f"or 'test', got {split!r}")
-        self.split, self.split_index, self.video_pattern = split, int(split_index), video_pattern
+        self.split_index, self.video_pattern = int(split_index), video_pattern
         self.ann_dir, self.annotation_file = ann_dir, annotation_file
-        super().__init__(data_root=data_root, modalities=modalities, **kwargs)
+        super().__init__(data_root=data_root, split=split, modalities=modalities, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=1, clip_len=16)
 
     def load_performances(self) -> List[Dict]:

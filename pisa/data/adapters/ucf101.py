@@ -23,8 +23,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.samplers import CenterClipSampler, ClipSampler, RandomClipSampler
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler, RandomClipSampler
+from pisa.io.numbered_media import write_numbered_video
 from pisa.registry import component
 
 SPLITS = (1, 2, 3)
@@ -85,6 +86,23 @@ def read_split_list(path: Union[str, os.PathLike], classes: Dict[str, int]) -> L
     return out
 
 
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Two classes of two groups each (group 1 the test list's) in the official layout,
+    short numbered videos: the example's data."""
+    root_path = Path(root)
+    train, test = [], []
+    for index, name in enumerate(("ApplyEyeMakeup", "BabyCrawling"), start=1):
+        for group in (1, 2, 3):
+            rel = f"{name}/v_{name}_g{group:02d}_c01.avi"
+            write_numbered_video(root_path / rel, frames=8, size=(32, 24), audio=False)
+            (test if group == 1 else train).append((rel, index))
+    (root_path / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 BabyCrawling\n")
+    for split in SPLITS:
+        (root_path / f"trainlist0{split}.txt").write_text("".join(f"{r} {i}\n" for r, i in train))
+        (root_path / f"testlist0{split}.txt").write_text("".join(f"{r}\n" for r, _ in test))
+    return dict(data_root=str(root))
+
+
 @component("dataset")
 class UCF101Dataset(AQABaseDataset):
     """UCF101 action recognition, one sample per video (see the module docstring).
@@ -94,13 +112,17 @@ class UCF101Dataset(AQABaseDataset):
         split: the official split, 1, 2 or 3.
         subset: ``'train'`` or ``'test'`` (which list of the split to read).
         split_dir: folder of ``classInd.txt`` and the lists (default: ``data_root``).
-        sampler: clip sampler; default one 16-frame clip per video, at random in
+        clip_sampler: clip sampler; default one 16-frame clip per video, at random in
             training (``RandomClipSampler``) and from the centre in testing
             (``CenterClipSampler``, with ``test_mode=True``).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset` (modalities default to
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset` (modalities default to
         video only; ``on_bad_sample='skip'`` drops missing or unreadable videos with a
         warning).
     """
+
+    example = dict(args=dict(split=1, subset="train", pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="CenterClipSampler", num_clips=1, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, data_root: str, split: int = 1, subset: str = "train",
                  split_dir: Optional[str] = None, modalities: Sequence[str] = ("video",),
@@ -111,19 +133,20 @@ class UCF101Dataset(AQABaseDataset):
             raise ValueError(f"UCF101Dataset: subset must be 'train' or 'test', got {subset!r}")
         if "audio" in modalities:
             raise ValueError("UCF101Dataset: only the 'video' modality (many UCF101 videos have no audio)")
-        self.split, self.subset, self._test = int(split), subset, bool(test_mode)
+        self.official_split, self.subset, self._test = int(split), subset, bool(test_mode)
         self.split_dir = Path(split_dir or data_root)
         self.classes = read_class_index(self.split_dir / "classInd.txt")
         kwargs.setdefault("metainfo", dict(num_classes=len(self.classes),
                                            classes=tuple(sorted(self.classes, key=self.classes.get))))
-        super().__init__(data_root=data_root, modalities=modalities, test_mode=test_mode, **kwargs)
+        super().__init__(data_root=data_root, split=subset, modalities=modalities, test_mode=test_mode,
+                         **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(1, 16) if self._test else RandomClipSampler(1, 16)
 
     def load_performances(self) -> List[Dict]:
         root = Path(self.data_root)
-        list_file = self.split_dir / f"{self.subset}list0{self.split}.txt"
+        list_file = self.split_dir / f"{self.subset}list0{self.official_split}.txt"
         perfs = []
         for rel, label, where in read_split_list(list_file, self.classes):
             video = root / rel

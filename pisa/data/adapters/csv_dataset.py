@@ -28,8 +28,9 @@ import math
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from pisa.data.base import AQABaseDataset
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
 from pisa.io.jsonlines import iter_json_objects
+from pisa.io.numbered_media import write_numbered_video
 from pisa.registry import component
 
 REQUIRED = ("id", "split", "video", "target")
@@ -64,6 +65,17 @@ def _blank(value: Optional[str]) -> bool:
     return value is None or str(value).strip() == ""
 
 
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Three short numbered videos and their CSV rows (levels 3, 5, 8): the example's data."""
+    rows = ["id,split,video,target,performer"]
+    for i, level in enumerate((3, 5, 8)):
+        write_numbered_video(Path(root) / "videos" / f"p{i}.mp4", frames=12, size=(32, 24),
+                             audio=False)
+        rows.append(f"p{i},train,videos/p{i}.mp4,{level},pianist_{i}")
+    (Path(root) / "ann.csv").write_text("\n".join(rows) + "\n")
+    return dict(ann_file=str(Path(root) / "ann.csv"))
+
+
 @component("dataset")
 class AQACSVDataset(AQABaseDataset):
     """Performances from a CSV / JSON-lines file (format in the module docstring).
@@ -78,24 +90,27 @@ class AQACSVDataset(AQABaseDataset):
         task: ``'level'`` or ``'score'``.
         num_classes: levels are ``1..num_classes`` (task ``'level'``).
         data_root: folder of the relative paths (default: the annotation file's folder).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`; the default sampler is
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`; the default sampler is
         ``UniformSampler(num_clips=10, clip_len=16)``.
     """
 
     _carves_val = False
+    example = dict(args=dict(split="train", modalities=("video",), pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="UniformSampler", num_clips=2, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, ann_file: str, split: str = "train", task: str = "level",
                  num_classes: int = 10, data_root: Optional[str] = None, **kwargs: Any) -> None:
         if task not in ("level", "score"):
             raise ValueError(f"AQACSVDataset: task must be 'level' or 'score', got {task!r}")
         # without a carve, split='val' reads the file's own 'val' rows
-        self.split, self.task, self.num_classes = split, task, int(num_classes)
+        self.task, self.num_classes = task, int(num_classes)
         self.ann_path = Path(ann_file)
         if data_root not in (None, "") and not self.ann_path.is_absolute():
             self.ann_path = Path(data_root) / self.ann_path  # as mmengine's BaseDataset joins it
         root = data_root if data_root not in (None, "") else str(self.ann_path.parent)
         kwargs.setdefault("metainfo", dict(num_classes=self.num_classes))
-        super().__init__(data_root=root, **kwargs)
+        super().__init__(data_root=root, split=split, **kwargs)
         self.ann_file = str(self.ann_path)
 
     def _target(self, value: Optional[str], where: str) -> tuple:

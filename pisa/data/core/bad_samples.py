@@ -1,6 +1,6 @@
 """Samples whose media fail while training: the report file, its summary, the errors.
 
-A dataset (:class:`pisa.data.base.AQABaseDataset`) that fails to read a sample writes one
+A dataset (:class:`pisa.data.core.base_dataset.AQABaseDataset`) that fails to read a sample writes one
 JSON line to the run's report file (``<work_dir>/bad_samples.jsonl``, set by
 :class:`pisa.engine.hooks.BadSampleHook`)::
 

@@ -41,11 +41,12 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.samplers import CenterClipSampler, ClipSampler
-from pisa.data.splits import carve_validation
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler
+from pisa.data.core.splits import carve_validation
+from pisa.io.numbered_media import write_numbered_video
 from pisa.io.safe_load import load_pickle
 from pisa.registry import component
 
@@ -125,6 +126,45 @@ def read_split_file(path: Union[str, os.PathLike], task: str) -> List[List[str]]
     return [list(f) for f in folds]
 
 
+# -- the released layout, written (examples and tests) -------------------------------------
+def grs_item_scores(grs: int) -> List[int]:
+    """Six GRS items of 1..5 summing to ``grs`` (6..30)."""
+    items = [1] * 6
+    rest = grs - 6
+    for i in range(6):
+        step = min(4, rest)
+        items[i] += step
+        rest -= step
+    return items
+
+
+def write_released_layout(root: Path, task: str, trials: Sequence[Tuple[str, int, str, int]],
+                      frames: int = 24) -> List[str]:
+    """The released layout in little (numbered frames, :mod:`pisa.io.numbered_media`):
+    ``<root>/<task>/meta_file_<task>.txt`` (the release's tab layout, doubled tabs
+    included) and ``<root>/<task>/video/<trial>_capture1.avi`` for ``trials = [(user
+    letter, trial number, skill level, GRS)]``. Returns the trial names."""
+    folder = root / task
+    lines, names = [], []
+    for user, number, level, grs in trials:
+        name = f"{task}_{user}{number:03d}"
+        items = grs_item_scores(grs)
+        lines.append(f"{name}\t\t{level}\t{grs}\t\t" + "\t".join(str(v) for v in items))
+        write_numbered_video(folder / "video" / f"{name}_capture1.avi", frames=frames,
+                             size=(32, 24), audio=False)
+        names.append(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"meta_file_{task}.txt").write_text("\n".join(lines) + "\n")
+    return names
+
+
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Three surgeons with one Suturing trial each: the example's data."""
+    write_released_layout(Path(root), "Suturing", [("B", 1, "N", 10), ("C", 1, "I", 16),
+                                                   ("D", 1, "E", 22)], frames=12)
+    return dict(data_root=str(root))
+
+
 @component("dataset")
 class JIGSAWSDataset(AQABaseDataset):
     """JIGSAWS trials of one task, scored by their GRS (module docstring).
@@ -140,10 +180,13 @@ class JIGSAWSDataset(AQABaseDataset):
             (``'{task}/video/{trial}_capture{view}.avi'``).
         frame_pattern: a trial's frame folder under ``data_root`` instead (None: videos;
             MUSDL's: ``'frames/{trial}_capture{view}'``).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     METAINFO: dict = dict(num_classes=0, score_range=SCORE_RANGE)
+    example = dict(args=dict(split="all", pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="CenterClipSampler", num_clips=2, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, data_root: str = "", task: str = "Suturing", split: str = "all",
                  split_file: Optional[str] = None, view: int = 1,
@@ -159,12 +202,12 @@ class JIGSAWSDataset(AQABaseDataset):
             raise ValueError(f"JIGSAWSDataset: view must be 1 or 2, got {view!r}")
         if "audio" in modalities:
             raise ValueError("JIGSAWSDataset: only the 'video' modality (JIGSAWS has no audio)")
-        self.task, self.split, self.view = task, split, int(view)
+        self.task, self.view = task, int(view)
         self.split_file = split_file
         self.video_pattern, self.frame_pattern = video_pattern, frame_pattern
-        super().__init__(data_root=data_root, modalities=modalities, **kwargs)
+        super().__init__(data_root=data_root, split=split, modalities=modalities, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=10, clip_len=16)
 
     @property

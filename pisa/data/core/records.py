@@ -1,4 +1,4 @@
-"""Checks on a performance record (the format in :mod:`pisa.data.base`) against its
+"""Checks on a performance record (the format in :mod:`pisa.data.core.base_dataset`) against its
 media, shared by the dataset's start-up check and the prepared cache."""
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A pair-wise method (contrastive regression against an exemplar of known score, CoRe)
 sees each sample together with ``E`` exemplars: samples of *other* performances of the
 TRAINING split of the same annotation, whose scores the model may use. The wrapper
-takes any :class:`~pisa.data.base.AQABaseDataset` (the query side, of any split) and
+takes any :class:`~pisa.data.core.base_dataset.AQABaseDataset` (the query side, of any split) and
 builds the exemplar pool from the same config with ``split='train'`` (the same
 validation carve and folds, so a validation or test query never meets its own split);
 a training query draws from its own dataset, never its own performance.
@@ -11,7 +11,7 @@ a training query draws from its own dataset, never its own performance.
 A query dataset of given recordings (``recordings=[...]``, e.g. a new recording to
 assess, :mod:`pisa.apis`) belongs to no split of the annotation, so the pool is given
 as ``exemplars``: the training split's config, usually
-:func:`training_split_config` of the annotated dataset's config (what the pool is built
+:func:`~pisa.data.wrappers.pair_configs.training_split_config` of the annotated dataset's config (what the pool is built
 from by default), or that dataset built once and shared by many recordings. The test-time
 rules below apply unchanged (a recording's sample ``i`` draws as test sample ``i`` does);
 no pool performance is the recording's own, so none is left out for it and none can
@@ -27,10 +27,10 @@ Which exemplars:
   does for a difficulty that only one training dive has; a test query then still
   raises).
 - Training (the wrapped dataset's ``test_mode`` False): drawn anew on every read. Under
-  ``EpochSeedHook`` (:class:`~pisa.data.base.WorkerEpochSeeds`) from
+  ``EpochSeedHook`` (:class:`~pisa.data.core.seeding.WorkerEpochSeeds`) from
   ``numpy.random.default_rng([seed, epoch, index])``, so an epoch's pairs depend on the
   run's seed, the epoch and the sample index only (not on the worker that reads it, nor
-  on the batch order); without the hook from :func:`~pisa.data.base.draw_rng`.
+  on the batch order); without the hook from :func:`~pisa.data.core.seeding.draw_rng`.
 - Testing (``test_mode`` True): fixed per sample, from ``default_rng([seed, index])``
   with this dataset's own ``seed``: every evaluation of a checkpoint votes with the
   same exemplars.
@@ -64,56 +64,15 @@ import torch
 from mmengine.dataset import BaseDataset
 from torch.utils.data import Dataset
 
-from pisa.data.base import AQABaseDataset, WorkerEpochSeeds, draw_rng
+from pisa.data.adapters.mtl_aqa import write_example_layout
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
+from pisa.data.core.dataset_interface import AQADatasetInterface
+from pisa.data.core.seeding import WorkerEpochSeeds, draw_rng
+from pisa.data.wrappers.pair_configs import EXEMPLAR_SPLIT, training_split_config, wrapped_config
 from pisa.registry import component
 
 #: what a query without a candidate gets (module docstring)
 FALLBACKS = ("error", "any", "self")
-#: the only split exemplars come from
-EXEMPLAR_SPLIT = "train"
-#: the arguments that are ExemplarDataset's own; the rest of its config is the wrapped dataset's
-PAIR_ARGUMENTS = ("dataset", "dataset_type", "num_exemplars", "same", "fallback", "seed", "exemplars")
-
-
-def _wrapped_config(dataset: Union[None, dict, AQABaseDataset], dataset_type: Optional[str],
-                    dataset_options: Dict[str, Any], name: str) -> Optional[dict]:
-    """The wrapped dataset's config from ExemplarDataset's ``dataset`` / ``dataset_type``
-    and flat ``dataset_options`` (None for a built ``dataset``)."""
-    if (dataset is None) == (dataset_type is None):
-        raise ValueError(f"{name}: give the wrapped dataset as dataset=dict(...) or as "
-                         "dataset_type=... with its arguments, exactly one of the two")
-    if dataset_type is not None:
-        return dict(type=dataset_type, **dataset_options)
-    if isinstance(dataset, dict):
-        return dict(copy.deepcopy(dataset), **dataset_options)
-    if dataset_options:
-        raise ValueError(f"{name}: arguments {sorted(dataset_options)} need a dataset config, "
-                         "not a built dataset")
-    return None
-
-
-def wrapped_dataset_config(cfg: Dict[str, Any]) -> dict:
-    """The wrapped (query) dataset's config of an ``ExemplarDataset`` config ``cfg``, in
-    either of its forms (``dataset=dict(...)``, or ``dataset_type=...`` with the wrapped
-    dataset's arguments flat)."""
-    options = {k: v for k, v in cfg.items() if k != "type" and k not in PAIR_ARGUMENTS}
-    wrapped = _wrapped_config(cfg.get("dataset"), cfg.get("dataset_type"), options,
-                              ExemplarDataset.__name__)
-    if wrapped is None:
-        raise ValueError(f"{ExemplarDataset.__name__}: the config's dataset is a built dataset, "
-                         "not a config")
-    return wrapped
-
-
-def training_split_config(cfg: Dict[str, Any]) -> dict:
-    """The exemplar pool's config for the wrapped dataset config ``cfg``: the same config
-    (adapter, data root, pipeline, sampler, validation carve and folds) with
-    ``split='train'`` and without given ``recordings``; what :class:`ExemplarDataset`
-    builds its pool from when it is not given one."""
-    pool = {k: v for k, v in copy.deepcopy(dict(cfg)).items() if k != "recordings"}
-    return dict(pool, split=EXEMPLAR_SPLIT)
-
-
 def _hashable(value: Any) -> Any:
     """A record value as a dict key: numbers as float (3 and 3.0 match), arrays and
     lists as tuples."""
@@ -146,13 +105,13 @@ def _stack_column(key: str, values: List[Any]) -> Any:
 
 
 @component("dataset")
-class ExemplarDataset(Dataset):
+class ExemplarDataset(Dataset, AQADatasetInterface):
     """Each sample of the wrapped dataset with ``num_exemplars`` exemplars from the
     training split (see the module docstring for the rules and the packed keys).
 
     Args:
         dataset: the wrapped (query) dataset: a config dict, or a built
-            :class:`~pisa.data.base.AQABaseDataset` of split ``'train'`` (another split
+            :class:`~pisa.data.core.base_dataset.AQABaseDataset` of split ``'train'`` (another split
             needs a config, from which the training split is built).
         dataset_type: instead of ``dataset``: the wrapped dataset's type, with its
             arguments given flat as ``**dataset_options``, so that a config turns a
@@ -165,13 +124,18 @@ class ExemplarDataset(Dataset):
             ``same`` with (module docstring).
         seed: the seed of the fixed test-time draw.
         exemplars: the exemplar pool, of split ``'train'``: a config, or a built
-            :class:`~pisa.data.base.AQABaseDataset` (shared by the datasets given it).
+            :class:`~pisa.data.core.base_dataset.AQABaseDataset` (shared by the datasets given it).
             None (default): the wrapped dataset itself when it is the training split,
-            else built from :func:`training_split_config` of its config. Required when
+            else built from :func:`~pisa.data.wrappers.pair_configs.training_split_config` of its config. Required when
             the wrapped dataset holds given ``recordings`` (module docstring).
         **dataset_options: the wrapped dataset's arguments, with ``dataset_type``; with a
             config ``dataset`` they override its keys.
     """
+
+    example = dict(args=dict(dataset_type="MTLAQADataset", split="train", num_exemplars=2,
+                             pipeline=EXAMPLE_PIPELINE, check_media=False,
+                             clip_sampler=dict(type="CenterClipSampler", num_clips=1, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, dataset: Union[None, dict, AQABaseDataset] = None,
                  dataset_type: Optional[str] = None, num_exemplars: int = 1,
@@ -179,7 +143,7 @@ class ExemplarDataset(Dataset):
                  exemplars: Union[None, dict, AQABaseDataset] = None,
                  **dataset_options: Any) -> None:
         name = type(self).__name__
-        cfg = _wrapped_config(dataset, dataset_type, dataset_options, name)
+        cfg = wrapped_config(dataset, dataset_type, dataset_options, name)
         if isinstance(num_exemplars, bool) or not isinstance(num_exemplars, int) or num_exemplars < 1:
             raise ValueError(f"{name}: num_exemplars must be an integer >= 1, got {num_exemplars!r}")
         if fallback not in FALLBACKS:
@@ -396,38 +360,16 @@ class ExemplarDataset(Dataset):
         """The query dataset's samples per level."""
         return self.dataset.level_counts()
 
-    # -- what `pisa data` and `pisa prepare` read: the query dataset's (the training
-    #    loader's entry covers the exemplar pool) --------------------------------------
-    @property
-    def split(self) -> str:
-        return self.dataset.split
-
     @property
     def performances(self) -> List[Dict]:
+        """The query dataset's performances."""
         return self.dataset.performances
 
     @property
-    def cache_dir(self) -> Optional[str]:
-        return self.dataset.cache_dir
-
-    @cache_dir.setter
-    def cache_dir(self, value: Optional[str]) -> None:
-        for dataset in self._datasets():
-            dataset.cache_dir = value
-
-    @property
-    def fps_mismatch(self) -> str:
-        return self.dataset.fps_mismatch
-
-    @property
-    def on_bad_sample(self) -> str:
-        return self.dataset.on_bad_sample
-
-    def cache_settings(self) -> Tuple[Tuple[int, int], Optional[int]]:
-        return self.dataset.cache_settings()
-
-    def frame_resize(self) -> Optional[Tuple[int, int]]:
-        return self.dataset.frame_resize()
+    def media_dataset(self) -> AQABaseDataset:
+        """The query dataset: what `pisa data` and `pisa prepare` read (the training
+        loader's entry covers the exemplar pool)."""
+        return self.dataset
 
     def pair_differences(self, divide_by: Optional[str] = None) -> np.ndarray:
         """``|s_i - s_j|`` over the pairs ``i < j`` of distinct training performances

@@ -1,12 +1,12 @@
 """Extracting clip features once: a registered backbone (built-in or a plugin's, weights
 from a local file) over every performance of a config's datasets, with each dataset's
 clip sampler and deterministic pipeline, into the feature folders that
-:mod:`pisa.data.features` describes and reads.
+:mod:`pisa.data.core.feature_store` describes (and the feature datasets read).
 
 ``pisa extract-features CONFIG [--checkpoint CKPT] [--out DIR]`` (:func:`extract_config`)
 takes the jobs (:func:`extraction_jobs`) of either kind of config:
 
-- a feature config (its datasets are :class:`~pisa.data.features.FeatureDataset`): each
+- a feature config (its datasets are :class:`~pisa.data.wrappers.feature_datasets.FeatureDataset`): each
   dataset's source adapter, split as the dataset splits it, with the dataset's
   ``extractor``, into its ``feature_root`` (``--out`` instead, when given);
 - an end-to-end config: the model's ``<modality>_backbone`` and ``data_preprocessor``
@@ -22,35 +22,31 @@ Files are written atomically, the ``.json`` before the ``.npy``; a complete perf
 whose source fingerprint is unchanged is skipped, so a killed extraction resumes where it
 stopped. Two processes extracting into one folder at once both compute what is missing
 and the last rename wins (each file whole); nothing is locked.
-
-:class:`FreezeModulesHook` trains a model with some of its parts fixed (an end-to-end
-model with a frozen backbone: what training on features is equivalent to).
 """
 from __future__ import annotations
 
 import copy
-import json
 import os
 import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 import torch
-from mmengine.hooks import Hook
 
-from pisa.data.bad_samples import BadSampleWarning
-from pisa.data.base import AQABaseDataset
-from pisa.data.features import (FEATURE_VERSION, MANIFEST, SPLIT_KEYS, FeatureDataset,
-                                plain_config, check_deterministic, extractor_spec, feature_key,
-                                file_sha256, normalisation_of, performance_fingerprint,
-                                performance_paths, read_manifest, sample_layout)
+from pisa.data.core.bad_samples import BadSampleWarning
+from pisa.data.core.base_dataset import AQABaseDataset
+from pisa.data.core.feature_store import (FEATURE_VERSION, check_deterministic, extractor_spec,
+                                          feature_key, file_sha256, normalisation_of,
+                                          performance_complete, performance_fingerprint,
+                                          performance_paths, plain_config, sample_layout,
+                                          write_manifest, write_performance)
+from pisa.data.wrappers.feature_datasets import SPLIT_KEYS, FeatureDataset
 from pisa.engine.config import dataset_configs
 from pisa.engine.validate import ConfigError
-from pisa.io.atomic import atomic_output, atomic_write, to_jsonable, write_json
-from pisa.registry import component
+from pisa.models.weights import backbone_prefix, unloaded_tensors, weight_tensors
 
 PathLike = Union[str, os.PathLike]
 #: the FeatureDataset arguments that split its source's performances
@@ -60,7 +56,7 @@ FEATURE_SPLIT_ARGS = ("split", "split_seed", "val_performances", "folds", "fold"
 @dataclass
 class ExtractionJob:
     """One source dataset to featurise: ``where`` (the config key it comes from), the
-    extractor ``spec`` (:func:`~pisa.data.features.extractor_spec`), the ``source``
+    extractor ``spec`` (:func:`~pisa.data.wrappers.feature_datasets.extractor_spec`), the ``source``
     adapter config (without split keys) and the ``split_args`` that pick its
     performances, the ``feature_root`` to write under and the ``config`` file."""
 
@@ -147,8 +143,8 @@ def extraction_jobs(cfg: Any, config: str, checkpoint: Optional[str] = None,
         source = {k: v for k, v in ds_cfg.items() if k not in SPLIT_KEYS}
         # features are computed once: every split with the test pipeline and sampler
         source["pipeline"] = reference.get("pipeline") or []
-        if "sampler" in reference:
-            source["sampler"] = reference["sampler"]
+        if "clip_sampler" in reference:
+            source["clip_sampler"] = reference["clip_sampler"]
         jobs.append(ExtractionJob(
             where=where, spec=spec, source=source,
             split_args={k: ds_cfg[k] for k in FEATURE_SPLIT_ARGS if k in ds_cfg},
@@ -184,44 +180,6 @@ class Extractor:
         return feats.float().cpu()
 
 
-def _file_tensors(path: str) -> Dict[str, torch.Tensor]:
-    """The tensors of a weights file (a plain state dict or an mmengine checkpoint's)."""
-    from pisa.models.weights import read_checkpoint
-
-    obj = read_checkpoint(path, "extractor.weights")
-    state = obj["state_dict"] if isinstance(obj.get("state_dict"), dict) else obj
-    return {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
-
-
-def _auto_prefix(state: Dict[str, torch.Tensor], modality: str) -> Optional[str]:
-    """The key prefix of the backbone's tensors in a weights file: ``<modality>_backbone.``
-    (an AQA model's checkpoint), ``backbone.`` (a recogniser's), else none."""
-    for prefix in (f"{modality}_backbone.", "backbone."):
-        if any(k.startswith(prefix) for k in state):
-            return prefix
-    return None
-
-
-def unloaded_tensors(module: torch.nn.Module, state: Dict[str, torch.Tensor],
-                     prefix: Optional[str]) -> List[str]:
-    """The floating-point tensors of ``module`` that no tensor of the weights ``state``
-    (under ``prefix``, stripped) equals, matched by name up to a leading module path (a
-    backbone wrapping a network, e.g. ``net.stem.0.weight`` for a file's
-    ``stem.0.weight``)."""
-    if prefix:
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    missing = []
-    for key, value in module.state_dict().items():
-        if not value.is_floating_point():
-            continue
-        names = [f for f in state if key == f or key.endswith("." + f) or f.endswith("." + key)]
-        match = max(names, key=len) if names else None
-        if match is None or state[match].shape != value.shape or not torch.equal(
-                state[match].to(value.dtype), value.cpu()):
-            missing.append(key)
-    return missing
-
-
 def load_extractor(spec: Dict[str, Any], device: Union[None, str, torch.device] = "auto",
                    expected_sha256: Optional[str] = None) -> Extractor:
     """Build the spec's backbone through the registry (plugins included) with its weights
@@ -229,7 +187,7 @@ def load_extractor(spec: Dict[str, Any], device: Union[None, str, torch.device] 
     ``pretrained_prefix``) loads the file its own way (a wrapper maps the file's names to
     its own); any other gets :func:`~pisa.models.weights.load_backbone_weights`. Then every
     floating-point tensor of the backbone must equal one of the file's
-    (:func:`unloaded_tensors`): a partly loaded backbone would make features of random
+    (:func:`~pisa.models.weights.unloaded_tensors`): a partly loaded backbone would make features of random
     weights. ``expected_sha256``: refuse a weights file whose content is not the one the
     features were made with."""
     import inspect
@@ -243,8 +201,8 @@ def load_extractor(spec: Dict[str, Any], device: Union[None, str, torch.device] 
     if expected_sha256 and sha != expected_sha256:
         raise ValueError(f"weights file {path} has sha256 {sha[:12]}..., the features were made "
                          f"with {expected_sha256[:12]}...: not the same weights")
-    state = _file_tensors(path)
-    prefix = spec.get("weights_prefix") or _auto_prefix(state, spec["modality"])
+    state = weight_tensors(path, "extractor.weights")
+    prefix = spec.get("weights_prefix") or backbone_prefix(state, spec["modality"])
     cfg = dict(spec["backbone"])
     cls = BACKBONES.get(cfg["type"]) if isinstance(cfg["type"], str) else cfg["type"]
     takes = inspect.signature(cls).parameters
@@ -317,14 +275,14 @@ def _source_dataset(job: ExtractionJob) -> AQABaseDataset:
 
 def manifest_of(job: ExtractionJob, dataset: AQABaseDataset, key: str,
                 extractor: Extractor) -> Dict[str, Any]:
-    """The ``manifest.json`` of a feature folder (:mod:`pisa.data.features`)."""
+    """The ``manifest.json`` of a feature folder (:mod:`pisa.data.core.feature_store`)."""
     spec = job.spec
     return {
         "version": FEATURE_VERSION, "key": key, "modality": spec["modality"],
         "backbone": spec["backbone"],
         "weights": {"path": os.path.abspath(spec["weights"]), "sha256": extractor.weights_sha256,
                     "prefix": spec.get("weights_prefix"), "prefix_read": extractor.weights_prefix},
-        "sampler": repr(dataset.sampler), "sampler_config": plain_config(job.source.get("sampler")),
+        "sampler": repr(dataset.clip_sampler), "sampler_config": plain_config(job.source.get("clip_sampler")),
         "dataset_type": type(dataset).__name__,
         "pipeline": plain_config(list(job.source.get("pipeline") or [])),
         "data_preprocessor": spec["data_preprocessor"],
@@ -333,19 +291,6 @@ def manifest_of(job: ExtractionJob, dataset: AQABaseDataset, key: str,
         "files": "<stem>.npy float32 (rows, dim) and <stem>.json per performance",
         "source_config": job.config, "source_dataset": plain_config(job.source),
     }
-
-
-def _complete(npy: Path, meta_path: Path, fingerprint: str) -> bool:
-    if not (npy.is_file() and meta_path.is_file()):
-        return False
-    try:
-        with open(meta_path) as f:
-            meta = json.load(f)
-        shape = np.load(npy, mmap_mode="r").shape
-    except (OSError, ValueError):
-        return False
-    return (meta.get("source_fingerprint") == fingerprint
-            and shape == (meta.get("rows"), meta.get("dim")))
 
 
 def extract_job(job: ExtractionJob, device: Union[None, str, torch.device] = "auto",
@@ -361,20 +306,16 @@ def extract_job(job: ExtractionJob, device: Union[None, str, torch.device] = "au
 
     dataset = _source_dataset(job)
     pipeline = plain_config(list(job.source.get("pipeline") or []))
-    check_deterministic(pipeline, dataset.sampler, f"{job.config}: {job.where}")
+    check_deterministic(pipeline, dataset.clip_sampler, f"{job.config}: {job.where}")
     extractors = {} if extractors is None else extractors
     cache_key = repr((job.spec, str(resolve_device(device))))
     if cache_key not in extractors:
         extractors[cache_key] = load_extractor(job.spec, device)
     extractor = extractors[cache_key]
-    key = feature_key(job.spec, extractor.weights_sha256, repr(dataset.sampler),
+    key = feature_key(job.spec, extractor.weights_sha256, repr(dataset.clip_sampler),
                       type(dataset).__name__, pipeline)
     folder = Path(job.feature_root) / key
-    if (folder / MANIFEST).is_file():
-        if read_manifest(folder).get("key") != key:
-            raise ValueError(f"{folder / MANIFEST}: holds another key; the folder was renamed?")
-    else:
-        write_json(folder / MANIFEST, manifest_of(job, dataset, key, extractor))
+    write_manifest(folder, manifest_of(job, dataset, key, extractor))
     by_perf = performance_records(dataset)
     stems: Dict[str, str] = {}
     for perf_id in by_perf:
@@ -390,9 +331,8 @@ def extract_job(job: ExtractionJob, device: Union[None, str, torch.device] = "au
     for perf in dataset.performances:
         perf_id = str(perf["perf_id"])
         records = by_perf.get(perf_id, [])
-        npy, meta_path = performance_paths(folder, perf_id)
         fingerprint = performance_fingerprint(perf)
-        if records and not _complete(npy, meta_path, fingerprint):
+        if records and not performance_complete(folder, perf_id, fingerprint):
             layout = sample_layout(records)
             try:
                 feats = featurise_clips(dataset, records[0], layout["frame_inds"], extractor,
@@ -403,19 +343,9 @@ def extract_job(job: ExtractionJob, device: Union[None, str, torch.device] = "au
                 warnings.warn(f"skipped: {err}", BadSampleWarning, stacklevel=2)
                 feats = None
             if feats is not None:
-                # a stale .npy goes first, so a .json never describes another .npy
-                npy.unlink(missing_ok=True)
-                meta = dict(
-                    perf_id=perf_id, rows=int(len(feats)), dim=int(feats.shape[1]),
-                    clips_per_sample=layout["clips_per_sample"],
-                    sample_indices=layout["sample_indices"], frame_inds=layout["frame_inds"],
-                    num_frames=layout["num_frames"], fps=layout["fps"],
-                    source_fingerprint=fingerprint, ann_source=perf.get("ann_source"),
-                    dataset_type=type(dataset).__name__)
-                # one line: a long performance has thousands of frame indices
-                atomic_write(meta_path, json.dumps(to_jsonable(meta), sort_keys=True) + "\n")
-                with atomic_output(npy) as tmp:
-                    np.save(tmp, feats)
+                write_performance(folder, perf_id, feats, layout, fingerprint,
+                                  ann_source=perf.get("ann_source"),
+                                  dataset_type=type(dataset).__name__)
                 written += 1
         if bar is not None:
             bar.update()
@@ -450,8 +380,8 @@ def recording_features(dataset: AQABaseDataset, extractor: Extractor,
                        batch_size: int = 16) -> Dict[str, Any]:
     """The one performance of a one-recording source dataset (``recordings=[...]``),
     featurised: its record with ``clip_features`` ``(R, D)`` and ``feature_layout``
-    (:func:`~pisa.data.features.sample_layout`), as
-    :class:`~pisa.data.features.FeatureDataset` takes ``recordings``."""
+    (:func:`~pisa.data.wrappers.feature_datasets.sample_layout`), as
+    :class:`~pisa.data.wrappers.feature_datasets.FeatureDataset` takes ``recordings``."""
     by_perf = performance_records(dataset)
     if len(dataset.performances) != 1:
         raise ValueError(f"expected one recording, got {len(dataset.performances)} performances")
@@ -463,50 +393,6 @@ def recording_features(dataset: AQABaseDataset, extractor: Extractor,
     return dict(record, clip_features=feats, feature_layout=layout)
 
 
-@component("hook")
-class FreezeModulesHook(Hook):
-    """Train with the named submodules of the model fixed (e.g. ``'video_backbone'``): their
-    parameters get no gradients (so no optimizer moves them and autograd does not run
-    through them) and they stay in eval mode (batch norm statistics and dropout as at
-    extraction). An end-to-end model trained so computes what a model on that backbone's
-    extracted features computes.
-
-    Config use: ``custom_hooks = [..., dict(type='FreezeModulesHook', modules=['video_backbone'])]``.
-    Under DDP the model is wrapped before any hook runs, so the wrapper still waits for
-    the frozen parameters' gradients: set ``model_wrapper_cfg.find_unused_parameters=True``.
-    """
-
-    priority = "VERY_HIGH"
-
-    def __init__(self, modules: Sequence[str] = ("video_backbone",)) -> None:
-        if isinstance(modules, str):
-            modules = (modules,)
-        if not modules:
-            raise ValueError("FreezeModulesHook: name at least one submodule")
-        self.modules = tuple(modules)
-
-    def _targets(self, runner) -> List[torch.nn.Module]:
-        model = runner.model.module if hasattr(runner.model, "module") else runner.model
-        found = []
-        for name in self.modules:
-            try:
-                found.append(model.get_submodule(name))
-            except AttributeError:
-                children = [n for n, _ in model.named_children()]
-                raise ValueError(f"FreezeModulesHook: the model has no submodule {name!r}; "
-                                 f"its children: {children}") from None
-        return found
-
-    def before_train(self, runner) -> None:
-        for module in self._targets(runner):
-            module.requires_grad_(False)
-
-    def before_train_iter(self, runner, batch_idx: int, data_batch: Any = None) -> None:
-        # the loop puts the whole model in train mode at each epoch's start
-        for module in self._targets(runner):
-            module.eval()
-
-
-__all__ = ["ExtractionJob", "Extractor", "FreezeModulesHook", "extract_config",
+__all__ = ["ExtractionJob", "Extractor", "extract_config",
            "extract_job", "extraction_jobs", "featurise_clips", "load_extractor",
            "recording_features", "resolve_device"]

@@ -32,9 +32,9 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from pisa.data.bad_samples import BadSampleWarning
-from pisa.data.records import resolve_fps
-from pisa.data.transforms import audio_offset
+from pisa.data.core.bad_samples import BadSampleWarning
+from pisa.data.core.records import resolve_fps
+from pisa.data.transforms.clip_transforms import audio_offset
 from pisa.io.atomic import atomic_folder
 from pisa.io.media import FrameSource, list_frame_files, read_audio, read_frames
 
@@ -175,7 +175,7 @@ def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
 
 
 def write_cache(dataset: Any, cache_dir: PathLike, chunk: int = 64) -> List[Path]:
-    """Prepare an entry for every performance a dataset (:class:`pisa.data.base.AQABaseDataset`)
+    """Prepare an entry for every performance a dataset (:class:`pisa.data.core.base_dataset.AQABaseDataset`)
     reads, with an mmengine progress bar. A bad performance raises, or with the dataset's
     ``on_bad_sample='skip'`` is reported as a warning and left out. Returns the entry
     folders."""

@@ -42,12 +42,14 @@ the frames.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+import pickle
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pisa.data.base import AQABaseDataset
-from pisa.data.samplers import CenterClipSampler, ClipSampler
+from pisa.data.core.base_dataset import EXAMPLE_PIPELINE, AQABaseDataset
+from pisa.data.core.clip_samplers import CenterClipSampler, ClipSampler
+from pisa.io.numbered_media import write_frame_folder
 from pisa.io.safe_load import load_pickle
 from pisa.registry import component
 
@@ -94,6 +96,53 @@ def _ints(value: Any) -> List[int]:
     return [int(v) for v in np.asarray(value).reshape(-1)]
 
 
+# -- the released layout, written (examples and tests) -------------------------------------
+def annotation_entries(video: str, instance: int, start: int, frames: int, score: float,
+                       difficulty: float, dive: str) -> Tuple[Dict, Dict]:
+    """The coarse and fine-grained annotation entries of one dive, with the release's
+    fields and types (numpy arrays for the frame labels and transitions)."""
+    judges = [round(score / difficulty / 3, 1)] * 7
+    labels = np.repeat(np.arange(3, dtype=np.int64), [frames // 3, frames // 3, frames - 2 * (frames // 3)])
+    transits = np.array([frames // 3, 2 * (frames // 3)], dtype=np.int64)
+    coarse = {"action_type": dive, "dive_score": np.float64(score), "difficulty": difficulty,
+              "judge_scores": judges, "start_frame": start, "end_frame": start + frames - 1}
+    fine = {"action_type": dive, "dive_score": score, "difficulty": np.float64(difficulty),
+            "judge_scores": judges, "sub-action_types": {0: "Forward", 1: "1 Som.Pike", 2: "Entry"},
+            "frames_labels": labels, "steps_transit_frames": transits}
+    return coarse, fine
+
+
+def write_released_layout(root: Path, dives: Sequence[Tuple[str, int, str, float, float, str]],
+                         frames: int = 12, protocol: int = 4) -> Dict[str, List[Tuple[str, int]]]:
+    """The released layout in little (numbered frames, :mod:`pisa.io.numbered_media`):
+    ``<root>/<video>/<instance>/<frame:05d>.jpg`` (source frame numbers from 100 *
+    (instance + 1)) and ``<root>/Annotations/`` with the coarse and fine-grained pickles
+    and ``train_split.pkl`` / ``test_split.pkl``, for ``dives = [(video, instance, split,
+    score, difficulty, dive number)]``. Returns the split lists."""
+    coarse, fine = {}, {}
+    splits: Dict[str, List[Tuple[str, int]]] = {"train": [], "test": []}
+    for video, instance, split, score, difficulty, dive in dives:
+        start = 100 * (instance + 1)
+        write_frame_folder(root / video / str(instance), frames, first=start, pattern="{:05d}.jpg")
+        coarse[(video, instance)], fine[(video, instance)] = annotation_entries(
+            video, instance, start, frames, score, difficulty, dive)
+        splits[split].append((video, instance))
+    ann = root / "Annotations"
+    ann.mkdir(parents=True, exist_ok=True)
+    for name, obj in ((COARSE_FILE, coarse), (FINE_FILE, fine),
+                      ("train_split.pkl", splits["train"]), ("test_split.pkl", splits["test"])):
+        (ann / name).write_bytes(pickle.dumps(obj, protocol=protocol))
+    return splits
+
+
+def write_example_layout(root: str) -> Dict[str, Any]:
+    """Two training dives and one test dive: the example's data."""
+    write_released_layout(Path(root), [("v1", 0, "train", 60.0, 2.0, "107B"),
+                                       ("v1", 1, "train", 75.0, 3.0, "107B"),
+                                       ("v1", 2, "test", 66.0, 2.0, "107B")], frames=9)
+    return dict(data_root=str(root))
+
+
 @component("dataset")
 class FineDivingDataset(AQABaseDataset):
     """FineDiving dives (see the module docstring for the files and the record).
@@ -104,10 +153,13 @@ class FineDivingDataset(AQABaseDataset):
             train with ``val_performances``.
         ann_dir: folder of the pickles (default ``<data_root>/Annotations``).
         frame_pattern: a dive's frame folder under ``data_root`` (``'{video}/{instance}'``).
-        Other arguments: :class:`pisa.data.base.AQABaseDataset`.
+        Other arguments: :class:`pisa.data.core.base_dataset.AQABaseDataset`.
     """
 
     METAINFO: dict = dict(num_classes=0, score_range=SCORE_RANGE)
+    example = dict(args=dict(split="train", pipeline=EXAMPLE_PIPELINE,
+                             clip_sampler=dict(type="CenterClipSampler", num_clips=2, clip_len=4)),
+                   make_data=write_example_layout)
 
     def __init__(self, data_root: str = "", split: str = "train", ann_dir: Optional[str] = None,
                  frame_pattern: str = "{video}/{instance}", modalities: Sequence[str] = ("video",),
@@ -117,10 +169,10 @@ class FineDivingDataset(AQABaseDataset):
                              f"val_performances) or 'test', got {split!r}")
         if "audio" in modalities:
             raise ValueError("FineDivingDataset: only the 'video' modality (FineDiving ships frames)")
-        self.split, self.ann_dir, self.frame_pattern = split, ann_dir, frame_pattern
-        super().__init__(data_root=data_root, modalities=modalities, **kwargs)
+        self.ann_dir, self.frame_pattern = ann_dir, frame_pattern
+        super().__init__(data_root=data_root, split=split, modalities=modalities, **kwargs)
 
-    def default_sampler(self) -> ClipSampler:
+    def default_clip_sampler(self) -> ClipSampler:
         return CenterClipSampler(num_clips=1, clip_len=16)
 
     def load_performances(self) -> List[Dict]:

@@ -1,0 +1,1 @@
+"""Annotation adapters: one released dataset layout per module."""

@@ -1,0 +1,1 @@
+"""The dataset base and the small parts it composes."""

@@ -1,0 +1,1 @@
+"""Pipeline transforms: decoding and packing, augmentation, mel images, clip features."""

@@ -1,0 +1,1 @@
+"""Datasets over another dataset: exemplar pairs, extracted clip features."""
