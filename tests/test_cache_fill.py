@@ -69,7 +69,7 @@ def _media_adapters() -> list:
     """Every registered adapter that reads media (the feature datasets read none)."""
     from pisa.data.core.base_dataset import AQABaseDataset
     from pisa.data.wrappers.feature_datasets import ClipFeatureDataset
-    from pisa.plugins import registrations
+    from pisa.plugin_loader import registrations
 
     return sorted(r.name for r in registrations("dataset") if isinstance(r.obj, type)
                   and issubclass(r.obj, AQABaseDataset) and not issubclass(r.obj, ClipFeatureDataset))

@@ -10,7 +10,7 @@ import copy
 import pytest
 import torch
 
-from pisa.plugins import registrations
+from pisa.plugin_loader import registrations
 from pisa.registry import DATASETS, EXAMPLE_KEYS, component_example
 
 #: modality -> (dtype, rank) of a packed clip input ``(K, ...)``; clip features are
