@@ -97,7 +97,7 @@ def make_synth_dataset(out_dir, performances: int = 4, seconds: float = 6.0, see
                        size: Tuple[int, int] = (96, 72), fps: float = 30.0):
     """Render a tiny synthetic PISA-like dataset into ``out_dir`` (see
     :func:`pisa.synth.synthesize_dataset`); returns its performance-table rows."""
-    from pisa.synth.render import SynthSettings, synthesize_dataset
+    from pisa.synth import SynthSettings, synthesize_dataset
 
     settings = SynthSettings(performances=performances, seed=seed, width=size[0], height=size[1],
                              seconds=seconds, fps=fps, sample_rate=16000)

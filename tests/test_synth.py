@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pisa.synth import render as synth
-from pisa.synth.render import SynthSettings, plan_performances, render_audio, render_frames
+from pisa.synth import plan as synth
+from pisa.synth.plan import SynthSettings, plan_performances
+from pisa.synth.render import render_audio, render_frames
 from pisa.resources import resource_path
 
 from media import make_synth_dataset

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisa.synth.render import SynthSettings, synthesize_dataset
+    from pisa.synth import SynthSettings, synthesize_dataset
 
     out = Path(args.out)
     if (out / "performances.csv").exists() and not args.overwrite:
