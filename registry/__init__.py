@@ -108,7 +108,7 @@ baseline        ``args``, ``records`` (``() -> (train_records, test_records)``):
 dataset         ``args``, ``make_data``: a callable ``(root: str) -> dict`` that writes
                 tiny media and annotations in the dataset's released layout into the
                 empty folder ``root`` and returns constructor arguments to add
-                (``data_root``, ``ann_file``, ...); ``tests/test_dataset_examples.py``
+                (``data_root``, ``ann_file``, ...); ``check_component``
                 builds each dataset so and checks its items against the sample contract
 ==============  ==================================================================
 """

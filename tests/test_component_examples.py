@@ -1,6 +1,6 @@
 """Every registered component of a kind that declares examples (backbones, aggregators,
-fusions, heads, sequence heads, losses, transforms, clip samplers, metrics, decision rules
-and baselines; :data:`pisa.registry.EXAMPLE_KEYS`), plugins included, is built from the
+fusions, heads, sequence heads, losses, transforms, clip samplers, metrics, decision rules,
+baselines and datasets; :data:`pisa.registry.EXAMPLE_KEYS`), plugins included, is built from the
 ``example`` it declares and checked against its kind's contract by
 :func:`pisa.component_checks.check_component`: the model kinds forward and backward with
 their documented shapes (gradients to every parameter), a transform's output holds the
@@ -18,6 +18,7 @@ import pytest
 
 from pisa.component_checks import (ComponentCheckError, check_aggregator, check_backbone,
                                    check_baseline, check_clip_sampler, check_component,
+                                   check_dataset,
                                    check_decision_rule, check_example, check_fusion, check_head,
                                    check_loss, check_metric, check_sequence_head, check_transform)
 from pisa.plugin_loader import registrations
@@ -108,6 +109,13 @@ def test_baseline_predicts_every_record(reg):
     check_baseline(reg.obj, reg.name)
 
 
+@pytest.mark.parametrize("reg", _components("dataset"))
+def test_dataset_items_follow_the_sample_contract(reg, tmp_path):
+    # make_data writes its released layout in little; items follow the sample contract,
+    # alike on two test-mode builds
+    check_dataset(reg.obj, reg.name, str(tmp_path))
+
+
 # -- the checks fail where a component breaks its contract ------------------------------
 def _levels(n):
     import numpy as np
@@ -187,14 +195,39 @@ class _DropsARecord:
                      sample_id="b", group="b")]
 
 
+class _LabelAsText:
+    """Items whose label is the level's text, not its class index."""
+
+    example = dict(args=dict(), make_data=lambda root: dict(root=root))
+
+    def __init__(self, root, test_mode=False):
+        self.performances = [dict(perf_id="a")]
+
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, index):
+        import torch
+
+        return {"inputs": {"audio": torch.zeros(1, 1, 8, 8)},
+                "data_samples": {"label": "3", "score": 3.0, "sample_id": "a", "group": "a"}}
+
+    def level_counts(self):
+        return {"3": 1}
+
+    def bad_sample_records(self):
+        return []
+
+
 @pytest.mark.parametrize("kind, obj, message", [
+    ("dataset", _LabelAsText, r"dataset _LabelAsText .*: data_samples label must be an int, got '3'"),
     ("transform", _DropsItsKey, r"transform _DropsItsKey .*: output lacks \['flip'\]"),
     ("clip_sampler", _OutOfRange, r"clip_sampler _OutOfRange .*: indices 0\.\.8 are outside 0\.\.7"),
     ("clip_sampler", _Unsteady, r"clip_sampler _Unsteady .*: not random, but gave different indices"),
     ("decision_rule", _AlwaysZero, r"decision_rule _AlwaysZero .*: one-hot probs with reg at the same level"),
     ("metric", _WrongWhenPerfect, r"metric _WrongWhenPerfect .*: gave numbers that are not finite: \{'nan_value'"),
     ("baseline", _DropsARecord, r"baseline _DropsARecord .*: predict gave 1 predictions for 2 records"),
-], ids=["transform-lacks-key", "sampler-out-of-range", "sampler-unsteady", "rule-ignores-certainty",
+], ids=["dataset-label-as-text", "transform-lacks-key", "sampler-out-of-range", "sampler-unsteady", "rule-ignores-certainty",
         "metric-not-finite", "baseline-drops-record"])
 def test_a_broken_component_is_reported_naming_it(kind, obj, message):
     with pytest.raises(ComponentCheckError, match=message):
