@@ -17,11 +17,12 @@ BUILTIN_PACKAGES = ("pisa.data", "pisa.models", "pisa.evaluation", "pisa.engine"
 
 
 def builtin_modules() -> Iterator[str]:
-    """Every module of :data:`BUILTIN_PACKAGES`, imported, in name order."""
+    """Every module of :data:`BUILTIN_PACKAGES` and their subpackages, imported, in name
+    order."""
     for package in BUILTIN_PACKAGES:
         pkg = import_module(package)
         yield package
-        for info in sorted(pkgutil.iter_modules(pkg.__path__, package + "."), key=lambda m: m.name):
+        for info in sorted(pkgutil.walk_packages(pkg.__path__, package + "."), key=lambda m: m.name):
             import_module(info.name)
             yield info.name
 

@@ -109,7 +109,7 @@ def test_reproduce_writes_a_table1_shaped_table_beside_the_papers_numbers(tmp_pa
 def test_reproduce_defaults_to_the_six_table1_configs():
     from engine_helpers import REPO
 
-    from pisa.engine.reproduce import PAPER_TABLE1, default_cells, parse_cell
+    from pisa.engine.table1 import PAPER_TABLE1, default_cells, parse_cell
 
     cells = default_cells(str(REPO / "configs"))
     assert set(cells) == set(PAPER_TABLE1) and all(Path(c).is_file() for c in cells.values())

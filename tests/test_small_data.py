@@ -20,7 +20,7 @@ from test_configs import _diff, _flatten
 
 from pisa.cli import main
 from pisa.data.splits import nested_fraction, performer_of
-from pisa.engine.config import load_config
+from pisa.engine.config_loader import load_config
 from pisa.engine.validate import ConfigError
 
 CONFIGS = REPO / "configs"

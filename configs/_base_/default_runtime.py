@@ -26,7 +26,7 @@ load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
 # Scored beside the model after every test pass, on the same training and test
-# performances (pisa.engine.baselines; `baselines = []` turns them off): the majority
+# performances (pisa.engine.hooks.baseline_hook; `baselines = []` turns them off): the majority
 # level and hand-made audio/motion features with a linear model.
 baselines = [dict(type='MajorityBaseline'),
              dict(type='ClassicalFeatureBaseline', missing_modality='skip')]

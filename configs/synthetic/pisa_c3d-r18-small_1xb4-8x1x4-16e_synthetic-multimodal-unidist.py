@@ -39,6 +39,6 @@ default_hooks = dict(logger=dict(interval=10))
 custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='DataWaitHook'),
                 dict(type='AQAReportHook')]
 # After training: a temperature and the decision rule with the lowest performance-level MAE,
-# both fitted on the validation performances (pisa.engine.calibrate) and recorded in
+# both fitted on the validation performances (pisa.engine.hooks.calibration_hook) and recorded in
 # results.json, where `pisa test` and `pisa predict` read them back.
 calibration = dict(temperature=True, select_decision=True, metric='performance_mae')

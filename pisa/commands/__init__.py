@@ -21,8 +21,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_config_from_args(args: argparse.Namespace):
     """The config that :func:`add_config_arguments`' options name, read by the one config
-    path (:func:`pisa.engine.config.load_config`)."""
-    from pisa.engine.config import load_config
+    path (:func:`pisa.engine.config_loader.load_config`)."""
+    from pisa.engine.config_loader import load_config
 
     return load_config(args.config, dict(args.cfg_options or {}), args.data_root)
 

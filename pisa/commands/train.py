@@ -125,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def print_baselines(results: dict) -> None:
     """The run's test metrics beside its baselines (``results['baseline_metrics']``)."""
-    from pisa.engine.baselines import COMPARED_KEYS
+    from pisa.engine.hooks.baseline_hook import COMPARED_KEYS
     from pisa.evaluation.baselines import format_comparison_table
 
     baselines = results.get("baseline_metrics") or {}
@@ -142,7 +142,7 @@ def print_baselines(results: dict) -> None:
 def _run_fractions(args: argparse.Namespace, opts) -> int:
     from mmengine.dist import is_main_process
 
-    from pisa.engine.curves import train_fractions
+    from pisa.engine.experiment import train_fractions
     from pisa.engine.runner import PROTOCOLS
     from pisa.evaluation.curves import format_learning_curve_table
 

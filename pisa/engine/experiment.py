@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from mmengine.dist import is_main_process
 
-from pisa.engine.config import default_work_dir, load_config
+from pisa.engine.config_loader import default_work_dir, load_config
 from pisa.engine.runner import PROTOCOLS, RunOptions, build_run_config, train
 from pisa.engine.validate import ConfigError
 from pisa.evaluation.curves import plot_learning_curve

@@ -47,7 +47,7 @@ from pisa.data.features import (FEATURE_VERSION, MANIFEST, SPLIT_KEYS, FeatureDa
                                 plain_config, check_deterministic, extractor_spec, feature_key,
                                 file_sha256, normalisation_of, performance_fingerprint,
                                 performance_paths, read_manifest, sample_layout)
-from pisa.engine.config import dataset_configs
+from pisa.engine.config_loader import dataset_configs
 from pisa.engine.validate import ConfigError
 from pisa.io.atomic import atomic_output, atomic_write, to_jsonable, write_json
 from pisa.registry import component

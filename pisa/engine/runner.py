@@ -1,7 +1,7 @@
 """Train and test with mmengine's Runner, adding only what this framework needs.
 
 What is added around ``Runner.from_cfg``: the config read by the one config path
-(:mod:`pisa.engine.config`: data root, ``--cfg-options``, validation), the work dir
+(:mod:`pisa.engine.config_loader`: data root, ``--cfg-options``, validation), the work dir
 (default ``work_dirs/<config stem>``), seed and deterministic mode, resume from the last
 complete checkpoint, the distributed launch on CPU (gloo, initialised before the
 Runner), evaluating the checkpoint selected on the validation split (or the test split
@@ -29,12 +29,12 @@ from pisa.data.bad_samples import (
     summarize_bad_samples,
     worker_error_message,
 )
-from pisa.engine.baselines import score_baselines
-from pisa.engine.calibrate import (apply_recorded_decision, calibrate, calibration_settings,
+from pisa.engine.hooks.baseline_hook import score_baselines
+from pisa.engine.hooks.calibration_hook import (apply_recorded_decision, calibrate, calibration_settings,
                                    current_decision)
 from pisa.engine.checkpoint import (find_last_complete_checkpoint, freeze_checkpoint_selection,
                                     selected_checkpoint)
-from pisa.engine.config import (DATALOADERS, dataset_configs, default_work_dir, load_config,
+from pisa.engine.config_loader import (DATALOADERS, dataset_configs, default_work_dir, load_config,
                                 resolve_data_root)
 from pisa.engine.validate import ConfigError, check_runnable
 from pisa.evaluation.reports import format_split_counts, summarize_seeds
@@ -203,7 +203,7 @@ def _train_on_all_training_data(cfg: Config, source: str) -> None:
 def split_counts(runner) -> Dict[str, Dict[str, int]]:
     """Samples per level of each split the run uses (``train``/``val``/``test``), from
     the datasets the Runner built (inside mmengine's wrappers too)."""
-    from pisa.engine.hooks import datasets_with
+    from pisa.engine.hooks.run_hooks import datasets_with
 
     counts: Dict[str, Dict[str, int]] = {}
     for name in DATALOADERS:
@@ -280,7 +280,7 @@ def _train_once(config: Union[str, os.PathLike], opts: RunOptions,
                 protocol: Optional[str] = None) -> Dict[str, Any]:
     from mmengine.runner import Runner
 
-    from pisa.engine.hooks import early_stop_info
+    from pisa.engine.hooks.run_hooks import early_stop_info
 
     protocol = protocol or opts.protocol
     cfg = build_run_config(config, opts)

@@ -22,7 +22,7 @@ import copy
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
-from pisa.engine.hooks import datasets_with
+from pisa.engine.hooks.run_hooks import datasets_with
 from pisa.evaluation.baselines import evaluate_baselines, format_comparison_table
 from pisa.io.atomic import atomic_write
 

@@ -392,7 +392,7 @@ class CoReGroupHook(Hook):
 
 
 def _datasets_with(dataset: Any, method: str) -> list:
-    from pisa.engine.hooks import datasets_with
+    from pisa.engine.hooks.run_hooks import datasets_with
 
     return datasets_with(dataset, method)
 
