@@ -67,7 +67,13 @@ def test_refit_retrains_for_the_epochs_chosen_on_validation(tmp_path, data_root)
 def test_test_selected_is_named_as_such(tmp_path, data_root):
     results = _train(tmp_path, data_root, "--protocol", "test-selected")
     assert results["protocol"] == "test-selected" and results["selected_on"] == "test"
-    assert results["select_on_test"] is True
+    assert "select_on_test" not in results
+
+
+def test_the_old_select_on_test_flag_is_gone(tmp_path, data_root, capsys):
+    with pytest.raises(SystemExit):
+        main(tiny_train_args(tmp_path, data_root, "--select-on-test"))
+    assert "unrecognized arguments: --select-on-test" in capsys.readouterr().err
 
 
 def test_an_unknown_protocol_is_refused(tmp_path, data_root, capsys):

@@ -38,7 +38,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def run_distributed(main, args: argparse.Namespace) -> int:
     """``main(args)``, then the process group a ``--launcher pytorch`` run set up is torn
     down, whatever happened."""
-    from pisa.engine.runner import close_distributed
+    from pisa.engine.launch import close_distributed
 
     try:
         return main(args)

@@ -11,7 +11,7 @@ from pisa.commands import add_run_arguments, run_distributed
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from mmengine.config import DictAction
 
-    from pisa.engine.runner import PROTOCOLS
+    from pisa.engine.protocols import PROTOCOLS
 
     parser.add_argument("--cell", action="append", default=[], metavar="MODALITY-SCHEME=CONFIG",
                         help="a cell and its config (repeatable), e.g. video-unidist=configs/...; "
