@@ -94,6 +94,11 @@ def build_run_config(
                             if h.get("type") not in TRAINING_ONLY_HOOKS]
     if for_training:
         get_protocol(opts.protocol).prepare(cfg, str(config))
+        if cfg.get("calibration") and not any(h.get("type") == "CalibrationHook"
+                                              for h in cfg.get("custom_hooks") or []):
+            raise ConfigError(f"{config}: calibration: the section is set but custom_hooks "
+                              "lists no CalibrationHook to fit it; list the hook or remove "
+                              "the section")
     if opts.dump_predictions and cfg.get("test_evaluator") is not None:
         evaluators = cfg.test_evaluator
         evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
