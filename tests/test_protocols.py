@@ -150,3 +150,42 @@ def test_three_folds_keep_groups_apart_and_report_pooled_metrics(tmp_path, data_
     assert 0.0 <= pooled["performance_accuracy"] <= 1.0
     assert pooled["performance_accuracy"] * n == pytest.approx(round(pooled["performance_accuracy"] * n))
     assert "pooled out-of-fold:" in capsys.readouterr().out
+
+
+def test_each_protocol_is_a_class_that_prepares_the_run_config(data_root):
+    from pisa.engine.config_loader import load_config
+    from pisa.engine.protocols import (PROTOCOLS, FixedProtocol, Protocol, RefitProtocol,
+                                       TestSelectedProtocol, ValProtocol, get_protocol)
+    from pisa.engine.validate import ConfigError
+    from engine_helpers import TINY_CONFIG
+
+    assert list(PROTOCOLS) == ["val", "refit", "fixed", "test-selected"]
+    assert [type(p) for p in PROTOCOLS.values()] == [ValProtocol, RefitProtocol, FixedProtocol,
+                                                      TestSelectedProtocol]
+    assert all(isinstance(p, Protocol) and p.description for p in PROTOCOLS.values())
+    with pytest.raises(ConfigError, match="'select_on_test' is not one of val, refit"):
+        get_protocol("select_on_test")
+
+    def prepared(name):
+        cfg = load_config(TINY_CONFIG, data_root=str(data_root))
+        get_protocol(name).prepare(cfg, "tiny.py")
+        return cfg
+
+    val = prepared("val")
+    assert val.train_dataloader.dataset.val_performances
+    assert val.default_hooks.checkpoint.save_best == "accuracy"
+    fixed = prepared("fixed")
+    assert not fixed.train_dataloader.dataset.val_performances
+    assert fixed.val_dataloader is None and fixed.val_evaluator is None
+    assert fixed.default_hooks.checkpoint.save_best is None
+    selected = prepared("test-selected")
+    assert selected.val_dataloader == selected.test_dataloader
+    assert selected.val_evaluator == selected.test_evaluator
+    assert prepared("refit").to_dict() == val.to_dict()  # each of its two runs prepares its own
+    assert [p.selected_on("accuracy") for p in PROTOCOLS.values()] == ["val", "val", "val", "test"]
+    assert {p.selected_on(None) for p in PROTOCOLS.values()} == {"last"}
+
+    cfg = load_config(TINY_CONFIG, data_root=str(data_root))
+    cfg.test_dataloader = None
+    with pytest.raises(ConfigError, match="tiny.py: --protocol test-selected needs test_dataloader"):
+        get_protocol("test-selected").prepare(cfg, "tiny.py")

@@ -1,16 +1,14 @@
 """Build and run one training or test run with mmengine's Runner.
 
-What is added around ``Runner.from_cfg``: the config read by the one config path
-(:mod:`pisa.engine.config_loader`: data root, ``--cfg-options``, validation) and prepared
-by the run's protocol (:mod:`pisa.engine.protocols`), the work dir (default
-``work_dirs/<config stem>``), seed and deterministic mode, resume from the last complete
-checkpoint, the distributed launch (:mod:`pisa.engine.launch`), evaluating the selected
-checkpoint on val and test, errors from DataLoader workers as one clear message, and
-``results.json`` / ``test_results.json`` (:mod:`pisa.engine.results`). Every hook a run
-uses is listed in its config (``configs/_base_/default_runtime.py``), the post-training
-phases included (calibration, baseline comparison, reports: :mod:`pisa.engine.hooks`);
-nothing is added here. Repeated runs (``--seeds``, ``--folds``, ``--train-fraction``)
-are :mod:`pisa.engine.experiment`'s.
+Around ``Runner.from_cfg``: the config read by the one config path
+(:mod:`pisa.engine.config_loader`) and prepared by the run's protocol
+(:mod:`pisa.engine.protocols`), the work dir (default ``work_dirs/<config stem>``), seed
+and deterministic mode, resume from the last complete checkpoint, the distributed launch
+(:mod:`pisa.engine.launch`), the selected checkpoint evaluated on val and test, errors
+from DataLoader workers as one clear message, and the results files
+(:mod:`pisa.engine.results`). Every hook a run uses is listed in its config
+(``configs/_base_/default_runtime.py``), the post-training phases included
+(:mod:`pisa.engine.hooks`). Repeated runs are :mod:`pisa.engine.experiment`'s.
 """
 
 from __future__ import annotations
