@@ -13,7 +13,8 @@ pipeline: no augmentation, as many samples per performance as training reads) fo
 train/validation gap. The table gives
 mean ± sample std over the seeds of the val and test metrics, the training-split
 accuracy and the gap (training minus validation accuracy). Then
-``pisa.engine.experiment.run_experiment`` (fractions) on the small-data config (fractions 0.25, 0.5, 1).
+``pisa.engine.experiment.run_experiment`` (a learning curve) on the small-data config
+(fractions 0.25, 0.5, 1).
 The synthetic set is rendered in the run (a temporary folder unless ``--keep``); the
 report goes to ``--out`` (default ``benchmarks/results-small-data-<mode>.json``) with the
 learning curve's JSON and PNG beside it (``<out stem>-learning_curve.json/.png``).

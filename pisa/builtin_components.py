@@ -22,7 +22,8 @@ def builtin_modules() -> Iterator[str]:
     for package in BUILTIN_PACKAGES:
         pkg = import_module(package)
         yield package
-        for info in sorted(pkgutil.walk_packages(pkg.__path__, package + "."), key=lambda m: m.name):
+        modules = pkgutil.walk_packages(pkg.__path__, package + ".")
+        for info in sorted(modules, key=lambda m: m.name):
             import_module(info.name)
             yield info.name
 
