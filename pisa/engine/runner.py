@@ -180,8 +180,8 @@ def train_once(config: Union[str, os.PathLike], opts: RunOptions, protocol: Opti
     cfg = build_run_config(config, opts)
     runner = Runner.from_cfg(cfg)
     hub = runner.message_hub  # runners made in the same second share one: start clean
-    for key in ("decision", "baseline_metrics", "data_wait"):
-        hub.update_info(key, None)
+    for key in ("decision", "baseline_metrics"):
+        hub.update_info(key, None, resumed=False)
     with plain_bad_sample_errors():
         counts = split_counts(runner)
         runner.logger.info(f"protocol {protocol.name}: {protocol.description}\n"
@@ -238,7 +238,7 @@ def test(config: Union[str, os.PathLike], checkpoint: str, opts: RunOptions) -> 
     cfg.resume = False
     recorded = apply_recorded_decision(cfg, checkpoint, opts.cfg_options)
     runner = Runner.from_cfg(cfg)
-    runner.message_hub.update_info("baseline_metrics", None)
+    runner.message_hub.update_info("baseline_metrics", None, resumed=False)
     if recorded is not None:
         runner.logger.info(f"decision recorded for {checkpoint}: {recorded['rule']}, "
                            f"temperature {recorded.get('temperature', 1.0):.4f}")

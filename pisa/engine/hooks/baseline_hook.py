@@ -119,7 +119,7 @@ class BaselineComparisonHook(Hook):
     priority = "LOW"
 
     def before_run(self, runner: Any) -> None:
-        runner.message_hub.update_info("baseline_metrics", None)
+        runner.message_hub.update_info("baseline_metrics", None, resumed=False)
 
     def after_test_epoch(self, runner: Any, metrics: Optional[Dict[str, Any]] = None) -> None:
         from mmengine.runner import BaseLoop
@@ -129,4 +129,4 @@ class BaselineComparisonHook(Hook):
         trained = isinstance(getattr(runner, "_train_loop", None), BaseLoop)
         scores = score_baselines(runner, runner.cfg, metrics,
                                  runner.train_dataloader if trained else None)
-        runner.message_hub.update_info("baseline_metrics", to_jsonable(scores))
+        runner.message_hub.update_info("baseline_metrics", to_jsonable(scores), resumed=False)

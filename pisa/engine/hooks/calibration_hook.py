@@ -25,7 +25,6 @@ import os.path as osp
 from typing import Any, Dict, List, Optional
 
 import numpy as np
-
 from mmengine.hooks import Hook
 
 from pisa.engine.validate import ConfigError
@@ -168,7 +167,7 @@ class CalibrationHook(Hook):
         # a typo in the section fails here, before training
         self._settings = calibration_settings(runner.cfg, str(runner.cfg.filename or "config"))
         self._trained = self._fitted = False
-        runner.message_hub.update_info("decision", None)
+        runner.message_hub.update_info("decision", None, resumed=False)
 
     def after_train(self, runner: Any) -> None:
         self._trained = True
@@ -179,7 +178,7 @@ class CalibrationHook(Hook):
         self._fitted = True
         record = calibrate(runner, self._settings)
         if record is not None:
-            runner.message_hub.update_info("decision", record)
+            runner.message_hub.update_info("decision", record, resumed=False)
 
     def before_val(self, runner: Any) -> None:
         self._fit(runner)
