@@ -99,7 +99,7 @@ def bench_feature_epoch(settings: Settings, work_dir: Path) -> Result:
     busy CPU: its few-millisecond operations wait on a thread another process holds);
     target at least 20x faster."""
     from pisa.data.core.cache import write_cache
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
     from pisa.engine.feature_extraction import extract_config
     from pisa.models.c3d import C3D
     from pisa.registry import DATASETS

@@ -44,7 +44,7 @@ def bench_predict(video: Path, crop: Sequence[int], widths: Sequence[int], work_
     from mmengine.dataset import default_collate
 
     from pisa.apis import init_assessor
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
     from pisa.registry import MODELS
 
     config = work_dir / "predict_config.py"

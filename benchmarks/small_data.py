@@ -13,7 +13,8 @@ pipeline: no augmentation, as many samples per performance as training reads) fo
 train/validation gap. The table gives
 mean ± sample std over the seeds of the val and test metrics, the training-split
 accuracy and the gap (training minus validation accuracy). Then
-``pisa.engine.curves.train_fractions`` on the small-data config (fractions 0.25, 0.5, 1).
+``pisa.engine.experiment.run_experiment`` (a learning curve) on the small-data config
+(fractions 0.25, 0.5, 1).
 The synthetic set is rendered in the run (a temporary folder unless ``--keep``); the
 report goes to ``--out`` (default ``benchmarks/results-small-data-<mode>.json``) with the
 learning curve's JSON and PNG beside it (``<out stem>-learning_curve.json/.png``).
@@ -106,7 +107,7 @@ def train_split_accuracy(config: Path, run: Dict[str, Any], data: Path,
     test pipeline and sampler, as many samples per performance as training reads), through
     ``pisa.engine.runner.test``. Without the early-stopping hook, which would build the
     training loop (and dataset) for nothing."""
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
     from pisa.engine.runner import RunOptions, test
 
     cfg = load_config(config, options, str(data))
@@ -182,15 +183,16 @@ def format_comparison(comparison: Dict[str, Any]) -> str:
 
 
 def learning_curve(settings: SmallDataSettings, data: Path, root: Path) -> Dict[str, Any]:
-    """``train_fractions`` of the small-data config on the same set."""
-    from pisa.engine.curves import train_fractions
+    """The learning curve (``run_experiment`` with fractions) of the small-data config on
+    the same set."""
+    from pisa.engine.experiment import run_experiment
     from pisa.engine.runner import RunOptions
 
     opts = RunOptions(work_dir=str(root / "curve"), data_root=str(data),
                       cfg_options=run_options(settings, root / "cache", "small-data"))
     with contextlib.redirect_stdout(io.StringIO()):
-        curve = train_fractions(str(CONFIGS["small-data"]), opts, settings.fractions,
-                                settings.curve_seeds)
+        curve = run_experiment(str(CONFIGS["small-data"]), opts, seeds=settings.curve_seeds,
+                               fractions=settings.fractions)
     curve.pop("runs")
     return curve
 

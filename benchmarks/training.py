@@ -198,7 +198,7 @@ def accuracy_runs(work_dir: Path, performances: int = 24, seconds: float = 10.0,
     by ``pisa synth``, same seed; returns both runs' test accuracy (percent) and times."""
     from mmengine.config import Config
 
-    from pisa.engine.config import DATALOADERS
+    from pisa.engine.config_loader import DATALOADERS
     from pisa.engine.runner import RunOptions, train
     from pisa.synth import SynthSettings, synthesize_dataset
 
@@ -232,7 +232,7 @@ def bench_data_wait(settings: Settings, work_dir: Path) -> List[Result]:
     two DataLoader workers on ``settings.wait_performances`` synthetic 320x180 30 fps
     performances of ``settings.wait_seconds`` s: from the prepared cache, and decoding."""
     from pisa.cli import main as pisa_main
-    from pisa.engine.config import DATALOADERS
+    from pisa.engine.config_loader import DATALOADERS
     from pisa.engine.runner import RunOptions, train
     from pisa.synth import SynthSettings, synthesize_dataset
 
@@ -282,7 +282,7 @@ def first_epoch_fill(config: str, data: Path, work_dir: Path, settings: Settings
     order): a dataset whose cache fills itself (each performance decoded once, its other
     samples read from the new entry) against decoding each sample from the video (no
     cache), measured before and after it."""
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
     from pisa.registry import DATASETS
 
     cfg = load_config(config, {}, str(data))

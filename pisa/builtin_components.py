@@ -17,12 +17,13 @@ BUILTIN_PACKAGES = ("pisa.data", "pisa.models", "pisa.evaluation", "pisa.engine"
 
 
 def builtin_modules() -> Iterator[str]:
-    """Every module of :data:`BUILTIN_PACKAGES` and of their subpackages, imported, in
-    name order."""
+    """Every module of :data:`BUILTIN_PACKAGES` and their subpackages, imported, in name
+    order."""
     for package in BUILTIN_PACKAGES:
         pkg = import_module(package)
         yield package
-        for info in sorted(pkgutil.walk_packages(pkg.__path__, package + "."), key=lambda m: m.name):
+        modules = pkgutil.walk_packages(pkg.__path__, package + ".")
+        for info in sorted(modules, key=lambda m: m.name):
             import_module(info.name)
             yield info.name
 

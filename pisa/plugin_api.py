@@ -53,7 +53,7 @@ from typing import Any, List, Mapping, Tuple
 from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.data.wrappers.pairs import ExemplarDataset
 from pisa.data.core.clip_samplers import ClipSampler
-from pisa.engine.hooks import datasets_with
+from pisa.engine.hooks.run_hooks import datasets_with
 from pisa.evaluation.assessment import RecordingPrediction, SegmentPrediction
 from pisa.hookspecs import hookimpl
 from pisa.models.aqa_model import AQAModel, ConfigType

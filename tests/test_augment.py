@@ -454,7 +454,7 @@ def test_mixup_blends_inputs_and_losses_from_the_global_generator():
 
 # ---------------------------------------------------------------- the augmented config
 def test_augmented_config_resumes_exactly(tmp_path, data_root):
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
     from pisa.engine.runner import RunOptions, train
 
     cfg = load_config(str(AUG_CONFIG), {}, str(data_root))

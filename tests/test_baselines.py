@@ -253,7 +253,7 @@ def test_baselines_run_on_a_real_datasets_performances(tmp_path):
     crop boxes, fps from the annotation) go straight in; probs have the dataset's C."""
     from engine_helpers import TINY_CONFIG, render_tiny_dataset
 
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
     from pisa.registry import DATASETS
 
     cfg = load_config(TINY_CONFIG, data_root=str(render_tiny_dataset(tmp_path / "synth")))

@@ -202,7 +202,7 @@ def test_resize_then_centre_crop_is_cached_as_it_is_decoded(dataset_dir):
                "test_dataloader.dataset.pipeline.1.resize=[30,40]"]
     assert main(["prepare", str(dataset_dir / "cfg.py"), "--data-root", str(dataset_dir / "media"),
                  *options]) == 0
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
 
     cfg = load_config(dataset_dir / "cfg.py", {"train_dataloader.dataset.pipeline.1.resize": [30, 40]},
                       str(dataset_dir / "media"))

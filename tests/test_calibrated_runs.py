@@ -126,7 +126,7 @@ def test_the_baselines_are_scored_on_the_runs_own_split(seed_runs):
     run's training performances; the majority's MAE is rebuilt here from the split."""
     from collections import Counter
 
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
     from pisa.registry import DATASETS
 
     data, work = seed_runs

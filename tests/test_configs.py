@@ -11,7 +11,7 @@ import pytest
 from engine_helpers import REPO, render_tiny_dataset
 from pisa.registry import DATASETS, METRICS, MODELS
 
-from pisa.engine.config import load_config
+from pisa.engine.config_loader import load_config
 
 CONFIG_DIR = REPO / "configs"
 CONFIGS = sorted(
@@ -252,7 +252,7 @@ def test_a_dataloader_without_collate_fn_is_refused_naming_the_key(tmp_path):
 def test_every_config_lists_the_hooks_a_run_relies_on(config):
     # nothing is added behind a config's back: crash-safe checkpoints, exact resume and
     # the bad-sample report come from the hooks it lists
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
 
     cfg = load_config(config)
     assert cfg.default_hooks.checkpoint.type == "AtomicCheckpointHook"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pisa.engine.calibrate import rule_errors
+from pisa.engine.hooks.calibration_hook import rule_errors
 from pisa.evaluation.calibration import (expected_calibration_error, fit_temperature,
                                          log_probs, reliability_bins)
 from pisa.evaluation.metrics.level_metrics import LevelMetrics

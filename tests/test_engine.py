@@ -32,7 +32,7 @@ def test_results_json_records_the_run(trained, data_root):
     results = json.loads((trained / "results.json").read_text())
     assert results["seed"] == 5 and results["deterministic"] is True
     assert results["selected_on"] == "val" and results["select_metric"] == "accuracy"
-    assert results["select_on_test"] is False
+    assert results["protocol"] == "val" and "select_on_test" not in results
     assert Path(results["checkpoint"]).parent == trained
     assert Path(results["checkpoint"]).name.startswith("best_accuracy_epoch_")
     assert results["flags"]["data_root"] == str(data_root)
@@ -97,17 +97,19 @@ def test_seeds_run_once_each_and_summarise_mean_and_std(data_root, tmp_path, cap
     assert any(not torch.equal(w0[k], w1[k]) for k in w0)
 
 
-def test_select_on_test_is_named_in_results(data_root, tmp_path):
+def test_test_selected_protocol_is_named_in_results(data_root, tmp_path):
     assert (
         main(
             tiny_train_args(
-                tmp_path, data_root, "--select-on-test", "--cfg-options", "train_cfg.max_epochs=1"
+                tmp_path, data_root, "--protocol", "test-selected",
+                "--cfg-options", "train_cfg.max_epochs=1"
             )
         )
         == 0
     )
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results["select_on_test"] is True and results["selected_on"] == "test"
+    assert results["protocol"] == "test-selected" and results["selected_on"] == "test"
+    assert "select_on_test" not in results
     # selection ran on the test split, so the "validation" numbers are the test numbers
     assert results["val_metrics"] == results["test_metrics"]
 

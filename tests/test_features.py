@@ -120,7 +120,7 @@ def _feature_folders(root: Path) -> set:
 def test_a_changed_backbone_weights_file_or_sampling_makes_new_files(setup, tmp_path):
     import json
 
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
 
     root = tmp_path / "keys"
     with pytest.MonkeyPatch.context() as patch:
@@ -173,7 +173,7 @@ def test_a_changed_backbone_weights_file_or_sampling_makes_new_files(setup, tmp_
 
 
 def test_extraction_refuses_random_sampling_and_partial_weights(setup, tmp_path):
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
     from pisa.engine.feature_extraction import extract_config
 
     cfg = load_config(FEATURE_CONFIG, {f"{n}.dataset.source.pipeline": [
@@ -297,7 +297,7 @@ def test_feature_model_tests_and_predicts_like_the_end_to_end_route(runs, setup,
 
 
 def test_feature_datasets_split_like_their_source_under_carve_and_folds(runs, setup):
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
 
     cfg = load_config(FEATURE_CONFIG, {}, str(setup["data"]))
     feature_cfg = dict(cfg.train_dataloader.dataset)
@@ -314,7 +314,7 @@ def test_feature_datasets_split_like_their_source_under_carve_and_folds(runs, se
 def test_feature_dataset_names_what_is_missing(setup, tmp_path):
     import shutil
 
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
 
     root = tmp_path / "copy"
     assert _extract(setup, "--out", str(root)) == 0

@@ -116,11 +116,11 @@ def test_a_wrong_way_import_is_reported(tmp_path):
     _installed_layout(tmp_path)
     # data may not reach up into the engine, not even lazily inside a function
     (tmp_path / "pisa" / "data" / "wrong_way.py").write_text(
-        "def helper():\n    from pisa.engine.config import load_config\n    return load_config\n")
+        "def helper():\n    from pisa.engine.config_loader import load_config\n    return load_config\n")
     result = _lint_imports(tmp_path, tmp_path)
     assert result.returncode != 0
     assert "pisa.data is not allowed to import pisa.engine" in result.stdout
-    assert "pisa.data.wrong_way -> pisa.engine.config" in result.stdout
+    assert "pisa.data.wrong_way -> pisa.engine.config_loader" in result.stdout
     # and side by side: evaluation may not import models
     (tmp_path / "pisa" / "data" / "wrong_way.py").unlink()
     (tmp_path / "pisa" / "evaluation" / "wrong_way.py").write_text("import pisa.models.heads\n")

@@ -160,7 +160,7 @@ def test_gdlt_config_trains_a_step_on_the_released_layout(config, root, request,
 
 @pytest.mark.parametrize("config", sorted(p.name for p in FEATURES.glob("gdlt_vst-feat_*.py")))
 def test_every_released_layout_config_builds_on_generated_files(config, rg_root, fisv_root):
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
     from pisa.registry import MODELS
 
     root = rg_root if "_rg-" in config else fisv_root

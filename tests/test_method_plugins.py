@@ -18,7 +18,7 @@ from mmengine.optim import build_optim_wrapper
 from scipy import stats
 from pisa.data.adapters.mtl_aqa import write_released_layout as write_mtl_aqa
 
-from pisa.engine.config import load_config
+from pisa.engine.config_loader import load_config
 from pisa.plugin_loader import registrations
 from pisa.registry import DATASETS, HEADS, LOSSES, MODELS
 

@@ -337,7 +337,7 @@ def test_ordinal_configs_change_only_their_option(name):
 def test_synthetic_ordinal_configs_build_and_train_a_step(synthetic_root):
     from mmengine.registry import init_default_scope
 
-    from pisa.engine.config import load_config
+    from pisa.engine.config_loader import load_config
 
     init_default_scope("pisa")
     balanced = load_config(ORDINAL_CONFIGS["small-balanced"][0], data_root=str(synthetic_root))

@@ -14,7 +14,7 @@ from mmengine.dataset import default_collate
 from media import frame_level, make_video, tone_audio
 from pisa.apis import init_assessor
 from pisa.cli import main
-from pisa.engine.config import load_config
+from pisa.engine.config_loader import load_config
 from pisa.engine.validate import ConfigError
 from pisa.evaluation.assessment import format_prediction
 from pisa.evaluation.metrics.level_metrics import pool_by_group

@@ -67,7 +67,13 @@ def test_refit_retrains_for_the_epochs_chosen_on_validation(tmp_path, data_root)
 def test_test_selected_is_named_as_such(tmp_path, data_root):
     results = _train(tmp_path, data_root, "--protocol", "test-selected")
     assert results["protocol"] == "test-selected" and results["selected_on"] == "test"
-    assert results["select_on_test"] is True
+    assert "select_on_test" not in results
+
+
+def test_the_old_select_on_test_flag_is_gone(tmp_path, data_root, capsys):
+    with pytest.raises(SystemExit):
+        main(tiny_train_args(tmp_path, data_root, "--select-on-test"))
+    assert "unrecognized arguments: --select-on-test" in capsys.readouterr().err
 
 
 def test_an_unknown_protocol_is_refused(tmp_path, data_root, capsys):
@@ -109,7 +115,7 @@ def test_reproduce_writes_a_table1_shaped_table_beside_the_papers_numbers(tmp_pa
 def test_reproduce_defaults_to_the_six_table1_configs():
     from engine_helpers import REPO
 
-    from pisa.engine.reproduce import PAPER_TABLE1, default_cells, parse_cell
+    from pisa.engine.table1 import PAPER_TABLE1, default_cells, parse_cell
 
     cells = default_cells(str(REPO / "configs"))
     assert set(cells) == set(PAPER_TABLE1) and all(Path(c).is_file() for c in cells.values())
@@ -144,3 +150,42 @@ def test_three_folds_keep_groups_apart_and_report_pooled_metrics(tmp_path, data_
     assert 0.0 <= pooled["performance_accuracy"] <= 1.0
     assert pooled["performance_accuracy"] * n == pytest.approx(round(pooled["performance_accuracy"] * n))
     assert "pooled out-of-fold:" in capsys.readouterr().out
+
+
+def test_each_protocol_is_a_class_that_prepares_the_run_config(data_root):
+    from pisa.engine.config_loader import load_config
+    from pisa.engine.protocols import (PROTOCOLS, FixedProtocol, Protocol, RefitProtocol,
+                                       TestSelectedProtocol, ValProtocol, get_protocol)
+    from pisa.engine.validate import ConfigError
+    from engine_helpers import TINY_CONFIG
+
+    assert list(PROTOCOLS) == ["val", "refit", "fixed", "test-selected"]
+    assert [type(p) for p in PROTOCOLS.values()] == [ValProtocol, RefitProtocol, FixedProtocol,
+                                                      TestSelectedProtocol]
+    assert all(isinstance(p, Protocol) and p.description for p in PROTOCOLS.values())
+    with pytest.raises(ConfigError, match="'select_on_test' is not one of val, refit"):
+        get_protocol("select_on_test")
+
+    def prepared(name):
+        cfg = load_config(TINY_CONFIG, data_root=str(data_root))
+        get_protocol(name).prepare(cfg, "tiny.py")
+        return cfg
+
+    val = prepared("val")
+    assert val.train_dataloader.dataset.val_performances
+    assert val.default_hooks.checkpoint.save_best == "accuracy"
+    fixed = prepared("fixed")
+    assert not fixed.train_dataloader.dataset.val_performances
+    assert fixed.val_dataloader is None and fixed.val_evaluator is None
+    assert fixed.default_hooks.checkpoint.save_best is None
+    selected = prepared("test-selected")
+    assert selected.val_dataloader == selected.test_dataloader
+    assert selected.val_evaluator == selected.test_evaluator
+    assert prepared("refit").to_dict() == val.to_dict()  # each of its two runs prepares its own
+    assert [p.selected_on("accuracy") for p in PROTOCOLS.values()] == ["val", "val", "val", "test"]
+    assert {p.selected_on(None) for p in PROTOCOLS.values()} == {"last"}
+
+    cfg = load_config(TINY_CONFIG, data_root=str(data_root))
+    cfg.test_dataloader = None
+    with pytest.raises(ConfigError, match="tiny.py: --protocol test-selected needs test_dataloader"):
+        get_protocol("test-selected").prepare(cfg, "tiny.py")

@@ -146,8 +146,8 @@ _WORKER_DRAWS = """
 import json, sys, zlib
 from mmengine.runner import Runner
 from pisa.data.core.seeding import WorkerEpochSeeds
-from pisa.engine.config import load_config
-from pisa.engine.hooks import epoch_seeded_datasets
+from pisa.engine.config_loader import load_config
+from pisa.engine.hooks.run_hooks import epoch_seeded_datasets
 from pisa.registry import DATASETS
 
 config, data_root = sys.argv[1:3]

@@ -20,7 +20,7 @@ from test_configs import _diff, _flatten
 
 from pisa.cli import main
 from pisa.data.core.splits import nested_fraction, performer_of
-from pisa.engine.config import load_config
+from pisa.engine.config_loader import load_config
 from pisa.engine.validate import ConfigError
 
 CONFIGS = REPO / "configs"
@@ -132,7 +132,9 @@ def test_smalldata_configs_use_the_presets(tiny_root, tmp_path):
     cfg = load_config(SMALLDATA, data_root=str(tiny_root))
     assert cfg.optim_wrapper.optimizer.type == "AdamW"
     assert cfg.model.head.dropout == 0.5 and cfg.model.losses[0].label_smoothing == 0.1
-    assert [h.type for h in cfg.custom_hooks][-2:] == ["ResumableEarlyStoppingHook", "AQAReportHook"]
+    assert [h.type for h in cfg.custom_hooks] == [
+        "EpochSeedHook", "BadSampleHook", "DataWaitHook", "AQAReportHook", "CalibrationHook",
+        "BaselineComparisonHook", "ResumableEarlyStoppingHook"]
     sample = DATASETS.build(cfg.train_dataloader.dataset)[0]  # the augmentations run
     assert sample["inputs"]["video"].shape[-2:] == tuple(cfg.frame_size)
     assert MODELS.build(cfg.model).heads["multimodal"].fc[2].p == 0.5

@@ -13,7 +13,15 @@ default_hooks = dict(
         save_best='accuracy', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='DataWaitHook')]
+# After training (pisa.engine.hooks), each phase writing its own output, so leaving a hook out
+# of this list leaves its output out: the reports (confusion matrix, reliability diagram
+# and metrics table per split, training curves), the calibration of the selected
+# checkpoint on the validation split (what the config's `calibration` section asks for;
+# the first evaluation after training fits it), and the baselines scored beside the test
+# metrics (the config's `baselines`).
+custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='DataWaitHook'),
+                dict(type='AQAReportHook'), dict(type='CalibrationHook'),
+                dict(type='BaselineComparisonHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,
@@ -26,7 +34,7 @@ load_from = None
 resume = False
 randomness = dict(seed=0, deterministic=False)
 # Scored beside the model after every test pass, on the same training and test
-# performances (pisa.engine.baselines; `baselines = []` turns them off): the majority
+# performances (BaselineComparisonHook; `baselines = []` turns them off): the majority
 # level and hand-made audio/motion features with a linear model.
 baselines = [dict(type='MajorityBaseline'),
              dict(type='ClassicalFeatureBaseline', missing_modality='skip')]

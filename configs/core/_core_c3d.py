@@ -27,8 +27,5 @@ optim_wrapper = dict(
 param_scheduler = []
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=200, val_interval=1)
 test_cfg = dict(type='TestLoop')
-custom_hooks = [
-    dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='DataWaitHook'),
-    dict(type='CoReGroupHook'),
-]
+custom_hooks = _base_.custom_hooks + [dict(type='CoReGroupHook')]
 default_hooks = dict(checkpoint=dict(save_best=None))

@@ -6,5 +6,4 @@ _base_ = ['../synthetic/tiny_c3d_adam-1e-3_2e_synthetic-video-unidist.py']
 train_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))
 model = dict(video_backbone=dict(
     pretrained='{{$PISA_BACKBONE_WEIGHTS:work_dirs/backbones/tiny_c3d.pth}}'))
-custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='DataWaitHook'),
-                dict(type='FreezeModulesHook', modules=['video_backbone'])]
+custom_hooks = _base_.custom_hooks + [dict(type='FreezeModulesHook', modules=['video_backbone'])]

@@ -46,5 +46,4 @@ model = dict(
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 train_cfg = dict(max_epochs=16)
 default_hooks = dict(logger=dict(interval=10))
-custom_hooks = _base_.custom_hooks + [dict(type='AQAReportHook')]
 calibration = dict(temperature=True, select_decision=True, metric='performance_mae')

@@ -36,9 +36,7 @@ optim_wrapper = dict(optimizer=dict(lr=1e-3))
 train_cfg = dict(max_epochs=16)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=16, eta_min=1e-5, by_epoch=True)]
 default_hooks = dict(logger=dict(interval=10))
-custom_hooks = [dict(type='EpochSeedHook'), dict(type='BadSampleHook'), dict(type='DataWaitHook'),
-                dict(type='AQAReportHook')]
 # After training: a temperature and the decision rule with the lowest performance-level MAE,
-# both fitted on the validation performances (pisa.engine.calibrate) and recorded in
+# both fitted on the validation performances (pisa.engine.hooks.calibration_hook) and recorded in
 # results.json, where `pisa test` and `pisa predict` read them back.
 calibration = dict(temperature=True, select_decision=True, metric='performance_mae')

@@ -8,7 +8,7 @@
     pred.level, pred.probs, pred.regression, pred.segments
 
 :func:`init_assessor` reads the config once through the one config path
-(:func:`pisa.engine.config.load_config`: ``data_root``, ``cfg_options``, validation),
+(:func:`pisa.engine.config_loader.load_config`: ``data_root``, ``cfg_options``, validation),
 builds the model and loads its weights once, and chooses the assessor of the config's
 dataset family in one place (:data:`ASSESSORS`): decoded media
 (:class:`~pisa.apis.assessor.Assessor`, whose docstring tells how a recording is
@@ -30,9 +30,9 @@ from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.data.wrappers.feature_datasets import ClipFeatureDataset
 from pisa.data.wrappers.pair_configs import wrapped_dataset_config
 from pisa.data.wrappers.pairs import ExemplarDataset
-from pisa.engine.calibrate import recorded_decision
+from pisa.engine.hooks.calibration_hook import recorded_decision
 from pisa.engine.checkpoint import run_member_checkpoints
-from pisa.engine.config import dataset_configs, load_config
+from pisa.engine.config_loader import dataset_configs, load_config
 from pisa.engine.validate import ConfigError
 from pisa.io.safe_load import install_checkpoint_safety
 
@@ -147,14 +147,14 @@ def init_assessor(config: PathLike, checkpoint: Union[PathLike, Sequence[PathLik
     """An :class:`Assessor` from a config file and trained weights (an mmengine
     checkpoint or a plain state dict; several, or a ``--seeds``/``--folds`` run folder,
     make an ensemble whose members' probabilities are averaged): the config read by
-    :func:`pisa.engine.config.load_config` with ``cfg_options`` and ``data_root``, the
+    :func:`pisa.engine.config_loader.load_config` with ``cfg_options`` and ``data_root``, the
     model built from its ``model`` and the weights loaded strictly. Each member predicts
     with the decision rule and temperature its training run recorded
-    (:func:`~pisa.engine.calibrate.recorded_decision`) unless ``cfg_options`` set them.
+    (:func:`~pisa.engine.hooks.calibration_hook.recorded_decision`) unless ``cfg_options`` set them.
     Errors name the file: a missing config or checkpoint (``FileNotFoundError``), a bad
     config (:class:`~pisa.engine.validate.ConfigError`), weights that do not fit
     (``ValueError``)."""
-    from pisa.engine.calibrate import explicit_decision
+    from pisa.engine.hooks.calibration_hook import explicit_decision
     from pisa.registry import MODELS
 
     if int(batch_size) < 1:

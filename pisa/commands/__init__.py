@@ -46,8 +46,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_config_from_args(args: argparse.Namespace):
     """The config that :func:`add_config_arguments`' options name, read by the one config
-    path (:func:`pisa.engine.config.load_config`)."""
-    from pisa.engine.config import load_config
+    path (:func:`pisa.engine.config_loader.load_config`)."""
+    from pisa.engine.config_loader import load_config
 
     return load_config(args.config, dict(args.cfg_options or {}), args.data_root)
 
@@ -63,7 +63,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def run_distributed(main, args: argparse.Namespace) -> int:
     """``main(args)``, then the process group a ``--launcher pytorch`` run set up is torn
     down, whatever happened."""
-    from pisa.engine.runner import close_distributed
+    from pisa.engine.launch import close_distributed
 
     try:
         return main(args)

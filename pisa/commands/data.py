@@ -38,7 +38,7 @@ def _describe(where: str, dataset: Any) -> Dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pisa.engine.config import dataset_configs
+    from pisa.engine.config_loader import dataset_configs
     from pisa.evaluation.reports import format_split_counts
     from pisa.registry import DATASETS
 

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     import copy
 
     from pisa.data.core.cache import write_cache
-    from pisa.engine.config import dataset_configs
+    from pisa.engine.config_loader import dataset_configs
     from pisa.registry import DATASETS
 
     cfg = load_config_from_args(args)

@@ -1,6 +1,6 @@
 """``pisa reproduce [--cell MODALITY-SCHEME=CONFIG ...] [--seeds N ...] [--protocol P]``:
 the PISA paper's Table 1, each cell trained over seeds under one protocol, written as a
-Table 1-shaped markdown table beside the paper's numbers (:mod:`pisa.engine.reproduce`)."""
+Table 1-shaped markdown table beside the paper's numbers (:mod:`pisa.engine.table1`)."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ from pisa.commands import add_run_arguments, run_distributed
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from mmengine.config import DictAction
 
-    from pisa.engine.runner import PROTOCOLS
+    from pisa.engine.protocols import PROTOCOLS
 
     parser.add_argument("--cell", action="append", default=[], metavar="MODALITY-SCHEME=CONFIG",
                         help="a cell and its config (repeatable), e.g. video-unidist=configs/...; "
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from mmengine.dist import is_main_process
 
-    from pisa.engine.reproduce import default_cells, parse_cell, reproduce
+    from pisa.engine.table1 import default_cells, parse_cell, reproduce
     from pisa.engine.runner import RunOptions
 
     cells = dict(parse_cell(c) for c in args.cell) if args.cell else default_cells()

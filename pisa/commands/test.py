@@ -5,6 +5,7 @@ one ``pisa train --seeds``/``--folds`` call, which tests the ensemble of its run
 from __future__ import annotations
 
 import argparse
+import os
 
 from pisa.commands import add_config_arguments, add_run_arguments, run_distributed
 
@@ -24,12 +25,16 @@ def _run(args: argparse.Namespace) -> int:
     from mmengine.dist import is_main_process
 
     from pisa.commands.train import print_baselines
+    from pisa.engine.experiment import test_ensemble
     from pisa.engine.runner import RunOptions, test
     from pisa.evaluation.reports import format_metrics
 
     opts = RunOptions(work_dir=args.work_dir, data_root=args.data_root, launcher=args.launcher,
                       cfg_options=dict(args.cfg_options or {}))
-    results = test(args.config, args.checkpoint, opts)
+    if os.path.isdir(args.checkpoint):
+        results = test_ensemble(args.config, args.checkpoint, opts)
+    else:
+        results = test(args.config, args.checkpoint, opts)
     if is_main_process():
         print("test: " + format_metrics(results["test_metrics"] or {}))
         print_baselines(results)

@@ -1,4 +1,6 @@
-"""``pisa train CONFIG``: train with mmengine's Runner (see :mod:`pisa.engine.runner`)."""
+"""``pisa train CONFIG``: train with mmengine's Runner (see :mod:`pisa.engine.runner`); with
+``--seeds``, ``--folds`` or ``--train-fraction`` an experiment of several runs
+(:mod:`pisa.engine.experiment`)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pisa.commands import CLIError, add_config_arguments, add_run_arguments, run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from pisa.engine.runner import PROTOCOLS
+    from pisa.engine.protocols import PROTOCOLS
 
     add_config_arguments(parser)
     add_run_arguments(parser)
@@ -47,12 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--protocol",
         choices=list(PROTOCOLS),
         default="val",
-        help="how the tested checkpoint is chosen: " + "; ".join(f"{k}: {v}" for k, v in PROTOCOLS.items()),
-    )
-    parser.add_argument(
-        "--select-on-test",
-        action="store_true",
-        help="the same as --protocol test-selected (recorded in results.json)",
+        help="how the tested checkpoint is chosen: "
+        + "; ".join(f"{k}: {v.description}" for k, v in PROTOCOLS.items()),
     )
     parser.add_argument(
         "--train-fraction",
@@ -73,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from mmengine.dist import is_main_process
 
-    from pisa.engine.runner import PROTOCOLS, RunOptions, train, train_folds, train_seeds
+    from pisa.engine.experiment import run_experiment
+    from pisa.engine.protocols import PROTOCOLS
+    from pisa.engine.runner import RunOptions, train
     from pisa.evaluation.reports import format_metrics, format_seed_table
 
     opts = RunOptions(
@@ -84,7 +84,6 @@ def _run(args: argparse.Namespace) -> int:
         deterministic=args.deterministic,
         launcher=args.launcher,
         resume=args.resume,
-        select_on_test=args.select_on_test,
         protocol=args.protocol,
     )
     if args.train_fraction is not None:
@@ -92,22 +91,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.folds is not None:
         if args.resume:
             raise CLIError("--resume and --folds cannot be combined; resume one fold's work dir")
-        summary = train_folds(args.config, opts, args.folds)
+        summary = run_experiment(args.config, opts, folds=args.folds)
         if is_main_process():
             print(f"test metrics over {summary['folds']} folds (std: sample standard deviation; "
-                  f"protocol {summary['protocol']}: {PROTOCOLS[summary['protocol']]})")
+                  f"protocol {summary['protocol']}: {PROTOCOLS[summary['protocol']].description})")
             print(format_seed_table(summary))
             print("pooled out-of-fold: " + format_metrics(summary["pooled_test_metrics"]))
         return 0
     if args.seeds:
         if args.resume:
             raise CLIError("--resume and --seeds cannot be combined; resume one seed's work dir")
-        summary = train_seeds(args.config, opts, args.seeds)
+        summary = run_experiment(args.config, opts, seeds=args.seeds)
         if is_main_process():
             print(
                 f"{summary['split']} metrics over seeds {summary['seeds']} "
                 f"(std: sample standard deviation; protocol {summary['protocol']}: "
-                f"{PROTOCOLS[summary['protocol']]})"
+                f"{PROTOCOLS[summary['protocol']].description})"
             )
             print(format_seed_table(summary))
         return 0
@@ -125,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def print_baselines(results: dict) -> None:
     """The run's test metrics beside its baselines (``results['baseline_metrics']``)."""
-    from pisa.engine.baselines import COMPARED_KEYS
+    from pisa.engine.hooks.baseline_hook import COMPARED_KEYS
     from pisa.evaluation.baselines.comparison import format_comparison_table
 
     baselines = results.get("baseline_metrics") or {}
@@ -142,8 +141,8 @@ def print_baselines(results: dict) -> None:
 def _run_fractions(args: argparse.Namespace, opts) -> int:
     from mmengine.dist import is_main_process
 
-    from pisa.engine.curves import train_fractions
-    from pisa.engine.runner import PROTOCOLS
+    from pisa.engine.experiment import run_experiment
+    from pisa.engine.protocols import PROTOCOLS
     from pisa.evaluation.curves import format_learning_curve_table
 
     if args.folds is not None:
@@ -151,10 +150,10 @@ def _run_fractions(args: argparse.Namespace, opts) -> int:
     if args.resume:
         raise CLIError("--train-fraction and --resume cannot be combined; resume one run's "
                        "work dir")
-    curve = train_fractions(args.config, opts, args.train_fraction, args.seeds)
+    curve = run_experiment(args.config, opts, seeds=args.seeds, fractions=args.train_fraction)
     if is_main_process():
         print(f"learning curve over seeds {curve['seeds']} (mean ± sample std; protocol "
-              f"{curve['protocol']}: {PROTOCOLS[curve['protocol']]})")
+              f"{curve['protocol']}: {PROTOCOLS[curve['protocol']].description})")
         print(format_learning_curve_table(curve))
         print(f"written: {curve['work_dir']}/learning_curve.json, {curve['plot']}")
     return 0

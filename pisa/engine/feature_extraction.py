@@ -44,7 +44,7 @@ from pisa.data.core.feature_store import (FEATURE_VERSION, check_deterministic, 
                                           performance_paths, plain_config, sample_layout,
                                           write_manifest, write_performance)
 from pisa.data.wrappers.feature_datasets import SPLIT_KEYS, FeatureDataset
-from pisa.engine.config import dataset_configs
+from pisa.engine.config_loader import dataset_configs
 from pisa.engine.validate import ConfigError
 from pisa.models.weights import backbone_prefix, unloaded_tensors, weight_tensors
 

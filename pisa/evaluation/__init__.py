@@ -1,3 +1,5 @@
-"""Evaluation: metrics (:mod:`.metrics`, :mod:`.topk`), reports and plots
-(:mod:`.reports`, :mod:`.hooks`), and what a recording's assessment holds
-(:mod:`.assessment`). It reads the model's predictions, never the data or the model."""
+"""Evaluation: metrics (:mod:`.metrics`, :mod:`.topk`), metrics of dumped predictions
+(:mod:`.offline_metrics`), reports and plots (:mod:`.reports`, :mod:`.curves`,
+:mod:`.calibration`), baselines (:mod:`.baselines`), and what a recording's assessment
+holds (:mod:`.assessment`). Pure functions: the hooks that call them from a run are the
+engine's. It reads the model's predictions, never the data or the model."""

@@ -1,7 +1,7 @@
 """Learning-curve reports: the plot of metrics against the number of training
 performances, and the table ``pisa train --train-fraction`` prints.
 
-Both read the curve that :func:`pisa.engine.curves.train_fractions` writes
+Both read the curve that :func:`pisa.engine.experiment.run_experiment` (``--train-fraction``) writes
 (``learning_curve.json``): ``{'seeds': [...], 'fractions': [{'fraction',
 'train_performances' (one count per seed), 'train_performances_mean', 'test_metrics',
 'val_metrics'}]}``, the metrics as :func:`pisa.evaluation.reports.summarize_seeds` gives

@@ -11,7 +11,7 @@
 # among bases": custom_hooks here and in default_runtime.py), so this file inherits the
 # runtime and extends its hook list; every hook the runtime lists stays. A config that
 # writes custom_hooks in its own body replaces the list: it extends it instead,
-# custom_hooks = _base_.custom_hooks + [dict(type='AQAReportHook')].
+# custom_hooks = _base_.custom_hooks + [dict(type='ChannelsLastHook')].
 # The monitor follows save_best as the runtime sets it; a config that selects on another
 # metric sets the hook's monitor too. A resumed run goes on with the best value and wait
 # count of its checkpoint and repeats the validation that ran after that checkpoint was

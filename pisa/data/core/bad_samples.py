@@ -2,7 +2,7 @@
 
 A dataset (:class:`pisa.data.core.base_dataset.AQABaseDataset`) that fails to read a sample writes one
 JSON line to the run's report file (``<work_dir>/bad_samples.jsonl``, set by
-:class:`pisa.engine.hooks.BadSampleHook`)::
+:class:`pisa.engine.hooks.run_hooks.BadSampleHook`)::
 
     {"split": "train", "stage": "read", "file": ".../p3.mp4", "sample_id": "p3/0",
      "frames": [0, 47], "error": "...", "pid": 4242}

@@ -9,9 +9,12 @@ rule and temperature stay, the paper's argmax)::
         candidates=None,             # rule configs to choose among (None: CANDIDATE_RULES)
         metric='performance_mae')    # 'performance_mae' or 'mae' (sample level)
 
-:func:`calibrate` runs the selected checkpoint over the validation split once, fits what
-is asked, sets it on the model (``AQAModel.set_decision``) before the final val and test
-loops, and returns the record that ``results.json`` keeps under ``decision``.
+:class:`CalibrationHook` (listed in ``configs/_base_/default_runtime.py``) checks the
+section before training and, at the first evaluation loop after training (the runner
+has loaded and frozen the selected checkpoint by then), runs :func:`calibrate`: the
+checkpoint over the validation split once, what is asked fitted and set on the model
+(``AQAModel.set_decision``) before the final val and test loops. The record goes to the
+runner's message hub under ``decision``; ``results.json`` keeps it there.
 ``pisa test`` and ``pisa predict`` read that record back (:func:`recorded_decision`), so
 the rule and temperature chosen here are the ones every later prediction uses.
 """
@@ -22,11 +25,13 @@ import os.path as osp
 from typing import Any, Dict, List, Optional
 
 import numpy as np
+from mmengine.hooks import Hook
 
 from pisa.engine.validate import ConfigError
 from pisa.evaluation.calibration import fit_temperature, log_probs
 from pisa.evaluation.metrics.level_metrics import pool_by_group
 from pisa.models.decisions import CANDIDATE_RULES, build_decision_rule, tempered_probs
+from pisa.registry import component
 
 CALIBRATION_KEYS = {"temperature", "select_decision", "candidates", "metric"}
 SELECT_METRICS = ("performance_mae", "mae")
@@ -143,6 +148,43 @@ def calibrate(runner: Any, settings: Optional[Dict[str, Any]]) -> Optional[Dict[
                        f"temperature {temperature:.4f}" + (f"; {settings['metric']} per rule: "
                        + ", ".join(f"{k} {v:.4f}" for k, v in errors.items()) if errors else ""))
     return record
+
+
+@component("hook")
+class CalibrationHook(Hook):
+    """Fit the config's ``calibration`` section (:func:`calibration_settings`) on the
+    validation split after training, at the start of the first val or test loop that
+    follows it, and put the record in the runner's message hub (``decision``). Without a
+    section, or in a run that does not train (``pisa test``), nothing is fitted."""
+
+    priority = "NORMAL"
+
+    def __init__(self) -> None:
+        self._settings: Optional[Dict[str, Any]] = None
+        self._trained = self._fitted = False
+
+    def before_run(self, runner: Any) -> None:
+        # a typo in the section fails here, before training
+        self._settings = calibration_settings(runner.cfg, str(runner.cfg.filename or "config"))
+        self._trained = self._fitted = False
+        runner.message_hub.update_info("decision", None, resumed=False)
+
+    def after_train(self, runner: Any) -> None:
+        self._trained = True
+
+    def _fit(self, runner: Any) -> None:
+        if not self._trained or self._fitted:
+            return
+        self._fitted = True
+        record = calibrate(runner, self._settings)
+        if record is not None:
+            runner.message_hub.update_info("decision", record, resumed=False)
+
+    def before_val(self, runner: Any) -> None:
+        self._fit(runner)
+
+    def before_test(self, runner: Any) -> None:
+        self._fit(runner)
 
 
 def current_decision(runner: Any) -> Optional[Dict[str, Any]]:

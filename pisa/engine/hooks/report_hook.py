@@ -1,9 +1,8 @@
 """``AQAReportHook``: writes the confusion matrix, the metrics table and the training
 curves into the work dir as validation, testing and training finish.
 
-Config use::
-
-    custom_hooks = [dict(type='AQAReportHook')]
+Listed in ``configs/_base_/default_runtime.py`` (every run writes its reports; a config
+that leaves it out of ``custom_hooks`` writes none).
 
 Files (in ``out_dir``, default the runner's work dir): ``confusion_matrix_{val,test}.png``,
 ``reliability_{val,test}.png`` (level metrics' calibration), ``metrics_{val,test}.md`` after each validation/test epoch (the latest one wins), and

@@ -10,7 +10,9 @@ from typing import Any, Dict, Mapping, Sequence, Tuple
 
 from mmengine.dist import is_main_process
 
-from pisa.engine.runner import PROTOCOLS, RunOptions, train_seeds
+from pisa.engine.experiment import run_experiment
+from pisa.engine.protocols import PROTOCOLS
+from pisa.engine.runner import RunOptions
 from pisa.engine.validate import ConfigError
 from pisa.evaluation.reports import format_table1
 from pisa.io.atomic import atomic_write, write_json
@@ -67,10 +69,11 @@ def reproduce(cells: Mapping[Cell, str], opts: RunOptions, seeds: Sequence[int],
     summaries = {}
     for (modality, scheme), config in cells.items():
         run_opts = replace(opts, work_dir=osp.join(base, f"{modality}-{scheme}"))
-        summaries[(modality, scheme)] = train_seeds(config, run_opts, seeds)
+        summaries[(modality, scheme)] = run_experiment(config, run_opts, seeds=seeds)
     table = format_table1({cell: s["metrics"].get(metric) for cell, s in summaries.items()},
                           PAPER_TABLE1, metric=metric, protocol=opts.protocol,
-                          protocol_description=PROTOCOLS[opts.protocol], seeds=list(seeds))
+                          protocol_description=PROTOCOLS[opts.protocol].description,
+                          seeds=list(seeds))
     report = {
         "protocol": opts.protocol, "metric": metric, "seeds": list(seeds),
         "cells": {f"{m}-{s}": {"config": cells[(m, s)], "paper": PAPER_TABLE1.get((m, s)),

@@ -7,7 +7,9 @@ level and the classical-feature model; ``baselines = []`` turns them off)::
     baselines = [dict(type='MajorityBaseline'),
                  dict(type='ClassicalFeatureBaseline', missing_modality='skip')]
 
-After a run's test pass, :func:`score_baselines` fits each on the performances of the
+:class:`BaselineComparisonHook` (listed in the runtime) scores them after every test pass
+(:func:`score_baselines`) and puts the scores in the runner's message hub
+(``baseline_metrics``), where ``results.json`` and ``test_results.json`` read them. It fits each on the performances of the
 run's training split (the same carve the model trained on), predicts the test split's
 performances and scores them with the config's own ``test_evaluator``
 (:func:`pisa.evaluation.baselines.comparison.evaluate_baselines`). One prediction per performance,
@@ -22,9 +24,13 @@ import copy
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
-from pisa.engine.hooks import datasets_with
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+
+from pisa.engine.hooks.run_hooks import datasets_with
 from pisa.evaluation.baselines.comparison import evaluate_baselines, format_comparison_table
-from pisa.io.atomic import atomic_write
+from pisa.io.atomic import atomic_write, to_jsonable
+from pisa.registry import component
 
 #: the file the comparison table is written to, in the run's work dir
 COMPARISON_FILE = "comparison_test.md"
@@ -101,3 +107,26 @@ def score_baselines(runner: Any, cfg: Any, model_metrics: Optional[Dict[str, Any
                            f"performances, {len(test_records)} test performances):\n{table}")
         atomic_write(osp.join(runner.work_dir, COMPARISON_FILE), table)
     return results
+
+
+@component("hook")
+class BaselineComparisonHook(Hook):
+    """After each test epoch, score the config's ``baselines`` beside the test metrics
+    (rank 0): the comparison table in ``<work_dir>/comparison_test.md`` and the scores in
+    the runner's message hub under ``baseline_metrics``. A run that trained fits them on
+    its training loader; ``pisa test`` builds the training dataset from the config."""
+
+    priority = "LOW"
+
+    def before_run(self, runner: Any) -> None:
+        runner.message_hub.update_info("baseline_metrics", None, resumed=False)
+
+    def after_test_epoch(self, runner: Any, metrics: Optional[Dict[str, Any]] = None) -> None:
+        from mmengine.runner import BaseLoop
+
+        if not is_main_process():
+            return
+        trained = isinstance(getattr(runner, "_train_loop", None), BaseLoop)
+        scores = score_baselines(runner, runner.cfg, metrics,
+                                 runner.train_dataloader if trained else None)
+        runner.message_hub.update_info("baseline_metrics", to_jsonable(scores), resumed=False)
