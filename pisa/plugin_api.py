@@ -36,6 +36,9 @@ Reference:
   ``gt_label``, ``gt_score``, ``sample_id``, ``group``).
 - Components: :func:`build_component` (build one of a kind from a config dict),
   :func:`component_class` (the class a name registers), :func:`component_names`.
+- Tests: :func:`check_component` (``check_component("transform", MyTransform)``: builds
+  a component from its ``example`` and checks its kind's contract, as pisa's generated
+  tests do; for a plugin's own test suite).
 - Runs: :func:`datasets_with` (the datasets inside mmengine's dataset wrappers that have
   a method, for a hook that reads the training data).
 - Weights: :func:`load_backbone_weights` (a local state dict or checkpoint into a
@@ -50,6 +53,7 @@ from __future__ import annotations
 
 from typing import Any, List, Mapping, Tuple
 
+from pisa.component_checks import check_component
 from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.data.wrappers.pairs import ExemplarDataset
 from pisa.data.core.clip_samplers import ClipSampler
@@ -103,7 +107,7 @@ __all__: List[str] = [
     "hookimpl", "COMPONENT_KINDS",
     "AQAModel", "AQADataPreprocessor", "ConfigType",
     "sample_column", "sample_truths",
-    "build_component", "component_class", "component_names",
+    "build_component", "component_class", "component_names", "check_component",
     "datasets_with",
     "load_backbone_weights", "StateDict",
     "AQABaseDataset", "ExemplarDataset", "ClipSampler", "DecisionRule",
