@@ -8,17 +8,10 @@
 _base_ = ['../_base_/datasets/mtl_aqa.py', '_core_c3d.py']
 num_clips = 10
 meta_keys = ('difficulty', )
-train_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
+# the dataset base's pipelines, their packing step told to pack the keys above
+pack = dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys)
+train_pipeline = _base_.train_pipeline[:-1] + [pack]
+test_pipeline = _base_.test_pipeline[:-1] + [pack]
 pairs = dict(type='ExemplarDataset', dataset_type='MTLAQADataset', same=('difficulty', ),
              fallback='self')
 train_dataloader = dict(

@@ -5,17 +5,10 @@
 # procedure-aware method picks exemplars by dive number: same=('dive_number', ).)
 _base_ = ['../_base_/datasets/finediving.py', '_core_c3d.py']
 meta_keys = ('difficulty', )
-train_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
+# the dataset base's pipelines, their packing step told to pack the keys above
+pack = dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys)
+train_pipeline = _base_.train_pipeline[:-1] + [pack]
+test_pipeline = _base_.test_pipeline[:-1] + [pack]
 pairs = dict(type='ExemplarDataset', dataset_type='FineDivingDataset', same=('difficulty', ),
              fallback='any')
 train_dataloader = dict(batch_size=1, dataset=dict(pairs, num_exemplars=1, pipeline=train_pipeline))

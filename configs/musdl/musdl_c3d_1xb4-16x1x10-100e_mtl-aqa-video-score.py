@@ -6,17 +6,10 @@
 # release (MTL-AQA/data/info/augmented_final_annotations_dict.pkl, in ann_dir).
 _base_ = ['../usdl/usdl_c3d_1xb4-16x1x10-100e_mtl-aqa-video-score.py']
 meta_keys = ('difficulty', 'judge_scores')
-train_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
+# the dataset base's pipelines, their packing step told to pack the keys above
+pack = dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys)
+train_pipeline = _base_.train_pipeline[:-1] + [pack]
+test_pipeline = _base_.test_pipeline[:-1] + [pack]
 annotations = dict(annotation_file='augmented_final_annotations_dict.pkl')
 train_dataloader = dict(dataset=dict(annotations, pipeline=train_pipeline))
 test_dataloader = dict(dataset=dict(annotations, pipeline=test_pipeline))

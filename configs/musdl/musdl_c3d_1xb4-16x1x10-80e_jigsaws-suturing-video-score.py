@@ -4,17 +4,10 @@
 # items' argmax values (nothing dropped, no difficulty). Adam 1e-4, batch 4, 80 epochs.
 _base_ = ['../usdl/usdl_c3d_1xb4-16x1x10-80e_jigsaws-suturing-video-score.py']
 meta_keys = ('grs_items', )
-train_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='DecodeFrames'),
-    dict(type='CropResize', size=(112, 112)),
-    dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys),
-]
+# the dataset base's pipelines, their packing step told to pack the keys above
+pack = dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys)
+train_pipeline = _base_.train_pipeline[:-1] + [pack]
+test_pipeline = _base_.test_pipeline[:-1] + [pack]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 model = dict(
