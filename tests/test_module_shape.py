@@ -49,3 +49,16 @@ def test_long_modules_are_explained_in_the_developer_guide():
                              f"'## Long modules': {unexplained}")
     stale = {p for p in explained if long.get(p, 0) <= LINE_LIMIT}
     assert not stale, f"DEVELOPERS.md explains modules that are no longer long (or gone): {stale}"
+
+
+def test_setup_cfg_ships_every_package_and_nothing_else():
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(REPO / "setup.cfg")
+    listed = [p.strip() for p in parser["options"]["packages"].split("\n") if p.strip()]
+    on_disk = {".".join(p.parent.relative_to(REPO).parts) for p in PACKAGE.rglob("__init__.py")
+               if "__pycache__" not in p.parts} | {"pisa.registry"}
+    assert sorted(listed) == sorted(on_disk), (
+        f"setup.cfg [options] packages: missing {sorted(on_disk - set(listed))}, "
+        f"not packages {sorted(set(listed) - on_disk)}")
