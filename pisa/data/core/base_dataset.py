@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from abc import abstractmethod
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -71,7 +72,6 @@ from pisa.data.core.records import FPS_MISMATCH
 from pisa.data.core.seeding import WorkerEpochSeeds, draw_rng
 from pisa.data.core.split_spec import SplitSpec
 from pisa.data.core.splits import level_counts
-
 
 #: the pipeline dataset ``example``s use: decode, crop to 16x16, pack the video
 EXAMPLE_PIPELINE = (dict(type="DecodeFrames"), dict(type="CropResize", size=(16, 16)),
@@ -211,9 +211,9 @@ class AQABaseDataset(BaseDataset, AQADatasetInterface):
 
         return UniformSampler(num_clips=10, clip_len=16)
 
+    @abstractmethod
     def load_performances(self) -> List[Dict]:
         """One record per performance of ``self.split`` (module docstring)."""
-        raise NotImplementedError
 
     # -- the interface the engine and the commands use (AQADatasetInterface) ---------
     @property
