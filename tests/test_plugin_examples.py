@@ -75,7 +75,7 @@ def pisa_register_components(register):
 PARTS = '''
 import numpy as np
 from mmengine.evaluator import BaseMetric
-from pisa.hookspecs import hookimpl
+from pisa.plugin_api import hookimpl
 
 
 class ThrowawayInvert:
@@ -130,7 +130,7 @@ def pisa_register_components(register):
 
 BROKEN = '''
 import numpy as np
-from pisa.hookspecs import hookimpl
+from pisa.plugin_api import hookimpl
 
 
 class ThrowawayBrokenTransform:

@@ -28,8 +28,9 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from pisa.data.transforms import mel as audio_lib
 from pisa.data.core.seeding import draw_rng
+from pisa.data.transforms import mel as audio_lib
+from pisa.data.transforms.clip_transforms import example_audio, example_frames
 from pisa.registry import component
 
 
@@ -97,7 +98,7 @@ class RandomResizedCrop:
     it with uint8 ``(K, T, h, w, 3)``; adds ``resized_crop`` ``(top, left, height,
     width)`` in input pixels."""
 
-    example = dict(args=dict(size=(8, 8)), input=lambda: _example_frames(),
+    example = dict(args=dict(size=(8, 8)), input=lambda: example_frames(),
                    adds=("imgs", "resized_crop"))
 
     def __init__(self, scale: Sequence[float] = (0.5, 1.0),
@@ -155,7 +156,7 @@ class ColorJitter:
     brightness, contrast, saturation, hue)."""
 
     example = dict(args=dict(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05),
-                   input=lambda: _example_frames(), adds=("imgs", "color_jitter"))
+                   input=lambda: example_frames(), adds=("imgs", "color_jitter"))
 
     def __init__(self, brightness: Union[float, Sequence[float]] = 0.0,
                  contrast: Union[float, Sequence[float]] = 0.0,
@@ -217,7 +218,7 @@ class RandomAudioShift:
     ``frame_inds``, ``fps``; changes ``audio_offset``; adds ``audio_shift`` (samples).
     Place before ``RandomGain``, which cuts the track to the sample's span."""
 
-    example = dict(args=dict(max_shift_s=0.01), input=lambda: _example_audio(),
+    example = dict(args=dict(max_shift_s=0.01), input=lambda: example_audio(audio_offset=800),
                    adds=("audio_offset", "audio_shift"))
 
     def __init__(self, max_shift_s: float = 0.05) -> None:
@@ -254,7 +255,7 @@ class RandomGain:
     ``audio_offset`` so that the clips' windows fall on the same samples (it may be
     negative: frame 0 lies before the span); adds ``audio_gain_db``."""
 
-    example = dict(args=dict(min_db=-3.0, max_db=3.0), input=lambda: _example_audio(),
+    example = dict(args=dict(min_db=-3.0, max_db=3.0), input=lambda: example_audio(audio_offset=800),
                    adds=("audio", "audio_offset", "audio_gain_db"))
 
     def __init__(self, min_db: float = -6.0, max_db: float = 6.0, clip: bool = True) -> None:
@@ -348,16 +349,3 @@ class SpecAugment:
         return (f"SpecAugment(freq_masks={self.freq_masks}, freq_width={self.freq_width}, "
                 f"time_masks={self.time_masks}, time_width={self.time_width}, fill={self.fill!r})")
 
-
-# -- examples (pisa.registry): the results dicts the augmentations read, made in code --
-def _example_frames() -> Dict:
-    """Frames ``(2, 4, 16, 20, 3)`` as DecodeFrames and CropResize leave them."""
-    return {"imgs": np.random.default_rng(0).integers(0, 256, (2, 4, 16, 20, 3), dtype=np.uint8),
-            "sample_id": "example"}
-
-
-def _example_audio() -> Dict:
-    """One second of noise at 8 kHz and the frames of two clips at 10 fps, from 0.1 s."""
-    audio = 0.1 * np.random.default_rng(0).standard_normal(8000).astype(np.float32)
-    return {"audio": audio, "audio_sr": 8000, "audio_offset": 800, "fps": 10.0,
-            "frame_inds": np.arange(8, dtype=np.int64).reshape(2, 4), "sample_id": "example"}

@@ -104,7 +104,7 @@ class CropResize:
     cropped and resized when prepared, so they pass as they are. A box outside the frame,
     or inverted, raises an error naming the sample."""
 
-    example = dict(args=dict(size=(8, 8)), input=lambda: dict(_example_frames(), crop_box=(2, 1, 18, 15)),
+    example = dict(args=dict(size=(8, 8)), input=lambda: dict(example_frames(), crop_box=(2, 1, 18, 15)),
                    adds=("imgs",))
 
     def __init__(self, size: Sequence[int] = (112, 112),
@@ -139,7 +139,7 @@ class RandomFlip:
     ``(seed, epoch, rank, worker id)`` (:class:`pisa.data.core.seeding.WorkerEpochSeeds`), so an
     epoch flips the same samples whatever ran before it (a resume included)."""
 
-    example = dict(args=dict(prob=0.5), input=lambda: _example_frames(), adds=("imgs", "flip"))
+    example = dict(args=dict(prob=0.5), input=lambda: example_frames(), adds=("imgs", "flip"))
 
     def __init__(self, prob: float = 0.5) -> None:
         self.prob = float(prob)
@@ -225,7 +225,7 @@ class MelSpectrogram:
     ``LoadAudio(sample_rate=None)``."""
 
     example = dict(args=dict(size=(16, 16), n_fft=256, hop_length=64, n_mels=16, fmax=4000.0),
-                   input=lambda: _example_audio(), adds=("mel",))
+                   input=lambda: example_audio(), adds=("mel",))
 
     def __init__(self, size: Sequence[int] = (224, 224), n_fft: int = 2048, hop_length: int = 512,
                  n_mels: int = 128, fmin: float = 20.0, fmax: float = 8300.0, top_db: float = 80.0,
@@ -272,7 +272,7 @@ class PackAQAInputs:
     error)."""
 
     example = dict(args=dict(modalities=("video", "audio")),
-                   input=lambda: dict(_example_frames(), mel=np.zeros((2, 1, 16, 16), np.float32), label=1,
+                   input=lambda: dict(example_frames(), mel=np.zeros((2, 1, 16, 16), np.float32), label=1,
                                       score=1.5, group="example"),
                    adds=("inputs", "data_samples"))
 
@@ -308,17 +308,18 @@ class PackAQAInputs:
 
 
 # -- examples (pisa.registry): the results dicts the transforms read, made in code -----
-def _example_frames() -> Dict:
-    """Frames ``(2, 4, 16, 20, 3)`` as DecodeFrames leaves them."""
+def example_frames() -> Dict:
+    """Frames ``(2, 4, 16, 20, 3)`` as DecodeFrames leaves them (the transforms' examples)."""
     imgs = np.random.default_rng(0).integers(0, 256, (2, 4, 16, 20, 3), dtype=np.uint8)
     return {"imgs": imgs, "from_cache": False, "crop_box": None, "sample_id": "example",
             "ann_source": "example"}
 
 
-def _example_audio() -> Dict:
-    """One second of noise at 8 kHz and the frames of two clips at 10 fps."""
+def example_audio(audio_offset: int = 0) -> Dict:
+    """One second of noise at 8 kHz and the frames of two clips at 10 fps, the frames'
+    audio starting ``audio_offset`` samples in (the transforms' examples)."""
     audio = 0.1 * np.random.default_rng(0).standard_normal(8000).astype(np.float32)
-    return {"audio": audio, "audio_sr": 8000, "audio_offset": 0, "fps": 10.0,
+    return {"audio": audio, "audio_sr": 8000, "audio_offset": audio_offset, "fps": 10.0,
             "frame_inds": np.arange(8, dtype=np.int64).reshape(2, 4), "sample_id": "example",
             "ann_source": "example"}
 
@@ -332,8 +333,8 @@ def _example_cache_entry() -> Dict:
 
     folder = tempfile.mkdtemp(prefix="pisa-example-")
     atexit.register(shutil.rmtree, folder, True)
-    np.save(os.path.join(folder, "frames.npy"), _example_frames()["imgs"].reshape(8, 16, 20, 3))
-    np.save(os.path.join(folder, "audio.npy"), _example_audio()["audio"])
+    np.save(os.path.join(folder, "frames.npy"), example_frames()["imgs"].reshape(8, 16, 20, 3))
+    np.save(os.path.join(folder, "audio.npy"), example_audio()["audio"])
     with open(os.path.join(folder, "meta.json"), "w") as f:
         json.dump({"sample_rate": 8000}, f)
     return {"cache_entry": folder, "frame_inds": np.arange(8, dtype=np.int64).reshape(2, 4),
