@@ -207,6 +207,9 @@ def _ddp_worker(rank: int, world: int, port: int, samples, out_dir: str) -> None
         metric.process({}, samples[rank::world])
         out = metric.evaluate(len(samples))
         torch.save(out, os.path.join(out_dir, f"rank{rank}.pt"))
+        # both ranks leave together: gloo aborts a process whose peer tears the group down
+        # under it ("terminate called without an active exception")
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
