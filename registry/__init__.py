@@ -52,6 +52,16 @@ baseline        ``BASELINES``                a model without a network: ``fit(re
                                              on training performance records, then
                                              ``predict(records)`` -> predict-output dicts
                                              (one per record, the model's format).
+transcriber     ``TRANSCRIBERS``             audio -> note events: ``transcribe(audios)``
+                                             with ``audios`` a list of mono float32
+                                             ``(S,)`` arrays at the transcriber's
+                                             ``sample_rate`` -> one float64 ``(N, 4)``
+                                             array per recording, rows ``(onset s,
+                                             offset s, MIDI pitch, velocity 0..1)``
+                                             sorted by onset, ``offset > onset``;
+                                             ``fingerprint()`` -> a string that changes
+                                             with its weights and settings (the key of
+                                             stored notes).
 ==============  ===========================  ===============================================
 
 Registering. The framework's own components are marked where they are defined, with
@@ -110,6 +120,9 @@ dataset         ``args``, ``make_data``: a callable ``(root: str) -> dict`` that
                 empty folder ``root`` and returns constructor arguments to add
                 (``data_root``, ``ann_file``, ...); ``check_component``
                 builds each dataset so and checks its items against the sample contract
+transcriber     ``args``, ``audio`` (``() -> [(S,) float32]`` at the transcriber's
+                rate): ``transcribe`` gives one valid note array per recording, the
+                same on a second call; ``fingerprint()`` is a non-empty string
 ==============  ==================================================================
 """
 from __future__ import annotations
@@ -233,6 +246,7 @@ LOSSES = ComponentRegistry("loss", scope=SCOPE, build_func=_build_component)
 CLIP_SAMPLERS = ComponentRegistry("clip_sampler", scope=SCOPE, build_func=build_from_cfg)
 DECISION_RULES = ComponentRegistry("decision_rule", scope=SCOPE, build_func=build_from_cfg)
 BASELINES = ComponentRegistry("baseline", scope=SCOPE, build_func=build_from_cfg)
+TRANSCRIBERS = ComponentRegistry("transcriber", scope=SCOPE, build_func=build_from_cfg)
 
 #: kinds whose components declare an ``example`` (module docstring) -> its required keys
 EXAMPLE_KEYS: Dict[str, Tuple[str, ...]] = {
@@ -248,6 +262,7 @@ EXAMPLE_KEYS: Dict[str, Tuple[str, ...]] = {
     "decision_rule": ("args", "num_classes"),
     "baseline": ("args", "records"),
     "dataset": ("args", "make_data"),
+    "transcriber": ("args", "audio"),
 }
 
 #: (kind, name, object) marked by :func:`component`, in definition order
@@ -307,6 +322,7 @@ KINDS: Dict[str, Registry] = {
     "param_scheduler": PARAM_SCHEDULERS,
     "decision_rule": DECISION_RULES,
     "baseline": BASELINES,
+    "transcriber": TRANSCRIBERS,
 }
 
 __all__ = ["KINDS", "SCOPE", "EXAMPLE_KEYS", "ComponentRegistry", "before_first_lookup", "component",
@@ -315,5 +331,5 @@ __all__ = ["KINDS", "SCOPE", "EXAMPLE_KEYS", "ComponentRegistry", "before_first_
     "OPTIM_WRAPPERS", "LOOPS", "OPTIMIZERS", "OPTIM_WRAPPER_CONSTRUCTORS", "PARAM_SCHEDULERS",
     "EVALUATOR", "LOG_PROCESSORS", "VISBACKENDS", "MODEL_WRAPPERS", "WEIGHT_INITIALIZERS",
     "BACKBONES", "AGGREGATORS", "FUSIONS", "HEADS", "SEQUENCE_HEADS", "LOSSES", "CLIP_SAMPLERS",
-    "DECISION_RULES", "BASELINES",
+    "DECISION_RULES", "BASELINES", "TRANSCRIBERS",
 ]

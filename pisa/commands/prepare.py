@@ -1,7 +1,12 @@
 """``pisa prepare CONFIG [--cache-dir DIR] [--data-root DIR] [--cfg-options ...]``: decode
 every performance that the config's datasets read once, and store it in the prepared
 cache (:mod:`pisa.data.core.cache`). Training with the dataset's ``cache_dir`` set then reads
-memory-mapped arrays and never decodes."""
+memory-mapped arrays and never decodes.
+
+A pipeline transform that stores per-performance results of its own beside the cache (a
+plugin's transcribed notes, say) takes part by defining
+``prepare_performances(performances, cache_dir)``: it is called with the dataset's
+performance records after their entries are written, and fills what is missing."""
 from __future__ import annotations
 
 import argparse
@@ -35,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
         ds_cfg.update(cache_dir=None, check_media=False, lazy_init=False)
         dataset = DATASETS.build(ds_cfg)
         print(f"preparing {len(dataset.performances)} performances of {ds_cfg.get('type')} in {cache_dir}")
-        written.update(str(e) for e in write_cache(getattr(dataset, "media_dataset", dataset), cache_dir))
+        media = getattr(dataset, "media_dataset", dataset)
+        written.update(str(e) for e in write_cache(media, cache_dir))
+        for transform in getattr(media.pipeline, "transforms", []):
+            if callable(getattr(transform, "prepare_performances", None)):
+                print(f"\n{type(transform).__name__}: preparing its stored results in {cache_dir}")
+                transform.prepare_performances(media.performances, cache_dir)
     print(f"\n{len(written)} cache entries ready")
     return 0

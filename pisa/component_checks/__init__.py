@@ -24,7 +24,8 @@ from pisa.component_checks.common import (
     label_of,
 )
 from pisa.component_checks.data_kinds import check_clip_sampler, check_dataset, check_transform
-from pisa.component_checks.evaluation_kinds import check_baseline, check_decision_rule, check_metric
+from pisa.component_checks.evaluation_kinds import (check_baseline, check_decision_rule, check_metric,
+                                                    check_transcriber, note_array_problem)
 from pisa.component_checks.model_kinds import (
     check_aggregator,
     check_backbone,
@@ -47,6 +48,7 @@ CHECKS: Dict[str, Callable[..., Any]] = {
     "decision_rule": check_decision_rule,
     "baseline": check_baseline,
     "dataset": check_dataset,
+    "transcriber": check_transcriber,
 }
 
 
@@ -61,4 +63,4 @@ def check_component(kind: str, obj: Any, name: Optional[str] = None) -> Any:
 
 
 __all__ = ["CHECKS", "PREDICTION_KEYS", "ComponentCheckError", "check_component", "check_example",
-           "label_of"] + [check.__name__ for check in CHECKS.values()]
+           "label_of", "note_array_problem"] + [check.__name__ for check in CHECKS.values()]

@@ -106,3 +106,53 @@ def check_baseline(obj: Any, name: Optional[str] = None) -> List[Dict[str, Any]]
 
 
 #: kind -> its check (every kind of :data:`pisa.registry.EXAMPLE_KEYS`)
+
+
+def check_transcriber(obj: Any, name: Optional[str] = None) -> List[np.ndarray]:
+    """``transcribe(audios)`` -> one valid note array per recording (:func:`note_array_problem`),
+    the same on a second call; ``fingerprint()`` a non-empty string. Returns the notes."""
+    label, example = label_of("transcriber", obj, name), check_example("transcriber", obj, name)
+    audios = called(example["audio"], label, "audio")
+    require(isinstance(audios, list) and audios and all(np.ndim(a) == 1 for a in audios), label,
+            "example audio() must return a non-empty list of (S,) arrays")
+    transcriber = obj(**example["args"])
+    fingerprint = transcriber.fingerprint()
+    require(isinstance(fingerprint, str) and fingerprint, label,
+            f"fingerprint() must be a non-empty string, got {fingerprint!r}")
+    require(int(getattr(transcriber, "sample_rate", 0) or 0) > 0, label,
+            "must expose sample_rate (Hz) > 0, the rate its audio is read at")
+    first = transcriber.transcribe(audios)
+    require(isinstance(first, list) and len(first) == len(audios), label,
+            f"transcribe gave {len(first) if isinstance(first, list) else type(first).__name__} "
+            f"note arrays for {len(audios)} recordings")
+    for i, notes in enumerate(first):
+        problem = note_array_problem(notes)
+        require(problem is None, label, f"recording {i}: {problem}")
+    again = transcriber.transcribe(audios)
+    require(all(np.array_equal(a, b) for a, b in zip(first, again)), label,
+            "a second transcribe of the same audio gave other notes")
+    return first
+
+
+def note_array_problem(notes: Any) -> Optional[str]:
+    """What is wrong with a transcriber's note array (None when nothing): float64
+    ``(N, 4)`` rows ``(onset s, offset s, MIDI pitch 0..127, velocity 0..1)``, finite,
+    ``onset >= 0``, ``offset > onset``, sorted by onset."""
+    if not isinstance(notes, np.ndarray) or notes.dtype != np.float64 or notes.ndim != 2 \
+            or notes.shape[1] != 4:
+        return (f"notes must be a float64 (N, 4) array, got {type(notes).__name__} "
+                f"{getattr(notes, 'dtype', '')} {getattr(notes, 'shape', '')}")
+    if not np.isfinite(notes).all():
+        return "notes hold NaN or infinite values"
+    if len(notes) == 0:
+        return None
+    onset, offset, pitch, velocity = notes.T
+    if (onset < 0).any() or (offset <= onset).any():
+        return "every note needs onset >= 0 and offset > onset"
+    if (pitch < 0).any() or (pitch > 127).any() or (pitch != np.round(pitch)).any():
+        return "pitches must be whole MIDI numbers 0..127"
+    if (velocity < 0).any() or (velocity > 1).any():
+        return "velocities must lie in 0..1"
+    if (np.diff(onset) < 0).any():
+        return "notes must be sorted by onset"
+    return None

@@ -171,11 +171,33 @@ def _check_clip_lengths(data: Mapping, errors: List[str]) -> None:
             )
 
 
+def check_required_plugins(required: Any, source: str = "config") -> None:
+    """A config's ``required_plugins``: the plugin distributions (names as pip knows them)
+    whose components it names. One missing raises :class:`ConfigError` in one line naming
+    it, before anything is built (an unknown component type would say less)."""
+    from importlib import metadata
+
+    if required is None:
+        return
+    names = [required] if isinstance(required, str) else required
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{source}: required_plugins: must be a list of distribution names, "
+                          f"got {required!r}")
+    for name in names:
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            raise ConfigError(f"{source}: needs the plugin distribution {name!r}, which is not "
+                              f"installed (pip install {name}; from a clone: pip install -e "
+                              f"plugins/{name})") from None
+
+
 def validate_config(cfg: Config, source: str = "config") -> None:
     """Check ``cfg`` (merged, with command-line options applied); raise one
     :class:`ConfigError` listing every problem as ``<source>: <dotted.key>: <what>``."""
     errors: List[str] = []
     data = cfg._cfg_dict.to_dict()
+    check_required_plugins(data.get("required_plugins"), source)
     for key in data:
         if key not in RUNNER_KEYS:
             close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)
