@@ -8,14 +8,18 @@ import math
 
 import numpy as np
 import pytest
+from pisa_transcription.descriptors import (
+    DESCRIPTOR_NAMES,
+    LOG_SCALED,
+    lz78_phrases,
+    note_descriptors,
+)
+from pisa_transcription.piano_roll import piano_roll
+from pisa_transcription.roll_transforms import NoteDescriptors, PianoRoll, example_results
 from scipy.stats import spearmanr
 
 from pisa.plugin_api import check_component
 from pisa.synth.plan import SynthSettings, plan_performances
-from pisa_transcription.descriptors import (DESCRIPTOR_NAMES, LOG_SCALED, lz78_phrases,
-                                            note_descriptors)
-from pisa_transcription.piano_roll import piano_roll
-from pisa_transcription.roll_transforms import NoteDescriptors, PianoRoll, example_results
 
 
 def described(notes, start, end, **kwargs) -> dict:
@@ -100,7 +104,7 @@ TWO_HANDS = sorted([(0.5 * i, 0.5 * i + 0.4, (36, 43)[i % 2], 0.4) for i in rang
 def test_two_hands_by_hand():
     got = described(TWO_HANDS, 0.0, 2.0)
     centres = [54, 74, 59.5, 77, 54, 74, 59.5, 77]  # onset groups: both hands at 0, 0.5, ...
-    jumps = [abs(b - a) for a, b in zip(centres, centres[1:])]
+    jumps = np.abs(np.diff(centres)).tolist()
     check(got, {
         "note_rate": 12 / 2, "onset_rate": 8 / 2, "ioi_mean": 0.25, "ioi_cv": 0.0,
         "polyphony_rate": 4 / 8, "chord_size_mean": 12 / 8, "chord_size_max": 2.0,

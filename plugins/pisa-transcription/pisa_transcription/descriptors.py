@@ -24,21 +24,22 @@ Sources (each definition below names the one it follows):
 
 - [CC12] S.-C. Chiu, M.-S. Chen, "A study on difficulty level recognition of piano
   sheet music", IEEE ISM 2012 (playing speed, pitch entropy, hand displacement rate,
-  polyphony rate). Their hand displacement rate scores each move between consecutive
-  strokes 0, 1 or 2 by whether it spans 7 (a fifth) or 12 (an octave) semitones; we take
-  those thresholds.
+  polyphony rate). Its hand displacement rate scores each move between consecutive
+  strokes 0, 1 or 2 by whether it spans 7 (a fifth) or 12 (an octave) semitones; we
+  read those thresholds in an open reimplementation (github.com/bluemonarch21/mdc,
+  ``displacement_cost``), not in the paper itself.
 - [RA24] P. Ramoneda, V. Eremenko, A. D'Hooge, E. Parada-Cabaleiro, X. Serra, "Towards
   explainable and interpretable musical difficulty estimation: a parameter-efficient
   approach" (RubricNet), ISMIR 2024, and its feature extractor (github.com/PRamoneda/
   rubricnet, ``extractor/code``): pitch and pitch-class entropy, pitch-set Lempel-Ziv
   complexity, average inter-onset interval, average pitch interval between consecutive
-  onsets, average and maximum chord density, pitch range.
-- [RA23] P. Ramoneda et al., "Combining piano performance dimensions for score difficulty
-  classification" (CIPI), Expert Systems with Applications 2023; PSyllabus (IEEE TASLP
-  2025) uses the same descriptor families on performances.
-- [SE12] V. Sébastien, H. Ralambondrainy, O. Sébastien, N. Conruyt, "Score analyzer:
-  automatically determining scores difficulty level for instrumental e-learning", ISMIR
-  2012 (playing speed, polyphony, displacement, dynamics among its criteria).
+  onsets, average and maximum chord density, pitch range. The same families appear in
+  the CIPI paper (Ramoneda et al., "Combining piano performance dimensions for score
+  difficulty classification", Expert Systems with Applications 2023) and PSyllabus
+  (IEEE TASLP 2025).
+- [KI21] S. Kim, J. M. Park, S. Rhyu, J. Nam, K. Lee, "Quantitative analysis of piano
+  performance proficiency focusing on difference between hands", PLOS ONE 2021: MIDI
+  velocity and inter-onset statistics, per hand, separate experts from amateurs.
 
 Where a source defines a descriptor over a score (beats, notated hands, whole pieces),
 the definition here is its counterpart over performed notes in seconds; the table in
@@ -55,7 +56,7 @@ DESCRIPTOR_NAMES: Tuple[str, ...] = (
     "note_rate",             # notes per second [CC12 playing speed]
     "onset_rate",            # onset groups per second
     "ioi_mean",              # mean interval between onset groups, s [RA24 average IOI]
-    "ioi_std",               # their standard deviation, s
+    "ioi_std",               # their standard deviation, s [KI21]
     "ioi_cv",                # ioi_std / ioi_mean: timing irregularity (our choice)
     "polyphony_mean",        # mean number of sounding notes over the window
     "polyphony_rate",        # share of onset groups with 2+ notes [CC12]
@@ -71,8 +72,8 @@ DESCRIPTOR_NAMES: Tuple[str, ...] = (
     "right_note_rate",       # notes per second at or above split_pitch
     "left_displacement",     # displacement_mean of the left hand's onset groups
     "right_displacement",    # displacement_mean of the right hand's onset groups
-    "velocity_mean",         # mean velocity 0..1 [SE12 dynamics]
-    "velocity_std",          # its standard deviation
+    "velocity_mean",         # mean velocity 0..1 [KI21]
+    "velocity_std",          # its standard deviation [KI21]
 )
 INDEX: Dict[str, int] = {name: i for i, name in enumerate(DESCRIPTOR_NAMES)}
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Dict, Optional, Tuple
 
 import numpy as np
-
 from pisa_transcription.descriptors import DESCRIPTOR_NAMES, log_scale, note_descriptors
 from pisa_transcription.piano_roll import HIGHEST_KEY, LOWEST_KEY, piano_roll
 
