@@ -6,9 +6,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from pisa.plugin_api import LinearFeatureBaseline
-from pisa_transcription.descriptors import DESCRIPTOR_NAMES, note_descriptors
-from pisa_transcription.note_store import NoteStore, performance_seconds
+from pisa.plugin_api import LinearFeatureBaseline, default_cache_dir
+from pisa_transcription.descriptors import DESCRIPTOR_NAMES, log_scale, note_descriptors
+from pisa_transcription.note_store import NoteStore
 
 
 class TranscriptionBaseline(LinearFeatureBaseline):
@@ -16,7 +16,9 @@ class TranscriptionBaseline(LinearFeatureBaseline):
     every note the transcriber hears from its first frame to its last, then the
     imputer, scaler and model of :class:`pisa.plugin_api.LinearFeatureBaseline`
     (``model='ordinal'``, the default here, uses the order of the levels; ``'logistic'``,
-    ``'ridge'`` and ``'auto'`` as there). Notes come from the note store
+    ``'ridge'`` and ``'auto'`` as there), after the ``log1p`` of the heavy-tailed ones
+    (:func:`~pisa_transcription.descriptors.log_scale`, as the notes branch sees them).
+    Notes come from the note store
     (:class:`~pisa_transcription.note_store.NoteStore`): transcribed once per recording
     and setting, then read back.
 
@@ -34,7 +36,8 @@ class TranscriptionBaseline(LinearFeatureBaseline):
                  store_dir: Optional[str] = None, split_pitch: int = 60, model: str = "ordinal",
                  C: float = 1.0, seed: int = 0, num_classes: Optional[int] = None) -> None:
         super().__init__(model=model, C=C, seed=seed, num_classes=num_classes)
-        self.store = NoteStore(transcriber, store_dir)
+        self.store = NoteStore(transcriber, default_cache_dir() if store_dir in (None, "auto")
+                               else store_dir)
         self.split_pitch = int(split_pitch)
 
     @property
@@ -43,8 +46,16 @@ class TranscriptionBaseline(LinearFeatureBaseline):
 
     def _compute_features(self, record: Dict[str, Any]) -> np.ndarray:
         notes = self.store.notes(record)
-        end = performance_seconds(record, notes)
-        return note_descriptors(notes, 0.0, end, split_pitch=self.split_pitch)
+        return log_scale(note_descriptors(notes, 0.0, performance_seconds(record, notes),
+                                          split_pitch=self.split_pitch))
+
+
+def performance_seconds(record: Dict[str, Any], notes: np.ndarray) -> float:
+    """The length of a performance in its own time (``num_frames / fps``), else up to
+    its last note's end (at least 1 ms, so that the window is never empty)."""
+    if record.get("num_frames") and record.get("fps"):
+        return int(record["num_frames"]) / float(record["fps"])
+    return max(float(notes[:, 1].max()) if len(notes) else 0.0, 1e-3)
 
 
 def _example_records() -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
@@ -56,7 +67,7 @@ def _example_records() -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     import shutil
     import tempfile
 
-    from pisa_transcription.notes import render_tones
+    from scipy.io import wavfile
 
     folder = tempfile.mkdtemp(prefix="pisa-example-")
     atexit.register(shutil.rmtree, folder, True)
@@ -67,8 +78,21 @@ def _example_records() -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
         onsets = np.linspace(0.1, 1.6, count)
         pitches = 60 + (np.arange(count) * (3 + i)) % 14
         path = os.path.join(folder, f"p{i}.wav")
-        render_tones(path, onsets, pitches, duration=2.0)
+        wavfile.write(path, 22050, _tones(onsets, pitches, seconds=2.0, rate=22050))
         records.append({"perf_id": f"p{i}", "audio_path": path, "video_path": None, "frame_offset": 0,
                         "num_frames": 20, "fps": 10.0, "crop_box": None, "label": level,
                         "score": float(level), "group": f"p{i}", "ann_source": "example"})
     return records[:4], records[4:]
+
+
+def _tones(onsets: np.ndarray, pitches: np.ndarray, seconds: float, rate: int) -> np.ndarray:
+    """Decaying harmonic tones (a plucked-string timbre) at ``onsets`` s and MIDI
+    ``pitches``, as int16 samples."""
+    t = np.arange(int(seconds * rate)) / rate
+    out = np.zeros_like(t)
+    for onset, pitch in zip(onsets, pitches):
+        f0 = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
+        local = np.clip(t - onset, 0.0, None)
+        sounding = (t >= onset) * np.exp(-3.0 * local)
+        out += sounding * sum(np.sin(2 * np.pi * f0 * h * local) / h for h in (1, 2, 3))
+    return (0.3 * out / max(1e-9, np.abs(out).max()) * 32767).astype(np.int16)
