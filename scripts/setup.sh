@@ -27,6 +27,10 @@ pip_install --upgrade pip
 # torch >= 2.1, and this pair is the one known to import together.
 pip_install "torch==2.14.1" "torchvision==0.29.1"
 pip_install -e ".[test]"
+# basic-pitch (plugins/pisa-transcription's model) without its dependencies: its metadata
+# pulls TensorFlow, which the ONNX weights the plugin runs never need; the plugin's own
+# requirements bring what that path imports
+pip_install --no-deps "basic-pitch==0.4.0"
 for p in plugins/*/; do
   [ -f "$p/setup.cfg" ] && pip_install -e "$p"
 done

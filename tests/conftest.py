@@ -12,7 +12,8 @@ REPO = Path(__file__).resolve().parents[1]
 # plus the entry points named in PISA_TEST_PLUGINS (comma-separated): a plugin author runs
 # the generated component tests on their own plugin that way.
 _extra = [n.strip() for n in os.environ.get("PISA_TEST_PLUGINS", "").split(",") if n.strip()]
-os.environ["PISA_PLUGINS"] = ",".join(["torchvision_video", "transformer_aggregator", "usdl", "core"]
+os.environ["PISA_PLUGINS"] = ",".join(["torchvision_video", "transformer_aggregator", "usdl", "core",
+                                      "transcription"]
                                      + _extra)
 os.environ.setdefault("MPLBACKEND", "Agg")
 

@@ -1,12 +1,13 @@
 """Every registered component of a kind that declares examples (backbones, aggregators,
 fusions, heads, sequence heads, losses, transforms, clip samplers, metrics, decision rules,
-baselines and datasets; :data:`pisa.registry.EXAMPLE_KEYS`), plugins included, is built from the
+baselines, datasets and transcribers; :data:`pisa.registry.EXAMPLE_KEYS`), plugins included, is built from the
 ``example`` it declares and checked against its kind's contract by
 :func:`pisa.component_checks.check_component`: the model kinds forward and backward with
 their documented shapes (gradients to every parameter), a transform's output holds the
 keys it promises, a clip sampler's indices are in range (and repeat when it is not
 random), a metric gives finite numbers (and the right ones for perfect predictions), a
-decision rule gives levels, a baseline gives one predict-output dict per record.
+decision rule gives levels, a baseline gives one predict-output dict per record, a
+transcriber gives valid note arrays.
 
 The tests are generated from the registrations, so a plugin's component is tested here
 as soon as it is installed and admitted by ``PISA_PLUGINS``: nothing in this file names
@@ -20,7 +21,8 @@ from pisa.component_checks import (ComponentCheckError, check_aggregator, check_
                                    check_baseline, check_clip_sampler, check_component,
                                    check_dataset,
                                    check_decision_rule, check_example, check_fusion, check_head,
-                                   check_loss, check_metric, check_sequence_head, check_transform)
+                                   check_loss, check_metric, check_sequence_head, check_transcriber,
+                                   check_transform)
 from pisa.plugin_loader import registrations
 from pisa.registry import EXAMPLE_KEYS
 
@@ -52,6 +54,7 @@ def test_plugin_components_are_among_those_tested():
     assert "TransformerAggregator" in _names("aggregator")
     assert {"USDLHead", "MUSDLHead"} <= set(_names("head"))
     assert {"USDLLoss", "MUSDLLoss"} <= set(_names("loss"))
+    assert "BasicPitchTranscriber" in _names("transcriber") and "LoadNotes" in _names("transform")
 
 
 @pytest.mark.parametrize("reg", _components("backbone"))
@@ -107,6 +110,11 @@ def test_decision_rule_gives_levels(reg):
 @pytest.mark.parametrize("reg", _components("baseline"))
 def test_baseline_predicts_every_record(reg):
     check_baseline(reg.obj, reg.name)
+
+
+@pytest.mark.parametrize("reg", _components("transcriber"))
+def test_transcriber_gives_note_arrays(reg):
+    check_transcriber(reg.obj, reg.name)
 
 
 @pytest.mark.parametrize("reg", _components("dataset"))
