@@ -7,7 +7,7 @@ import torch
 
 from pisa.data.transforms.clip_transforms import PackAQAInputs
 from pisa.engine.validate import ConfigError, check_required_plugins
-from pisa.evaluation.baselines.linear_features import CumulativeLogistic
+from pisa.evaluation.baselines.ordinal import CumulativeLogistic
 from pisa.registry import MODELS
 
 HEAD = dict(type="LevelHead", hidden=8, num_classes=4)
@@ -99,6 +99,11 @@ def test_cumulative_logistic_uses_the_order_of_the_levels():
     x = rng.normal(size=(200, 1))
     y = np.clip(np.round(x[:, 0] * 1.5 + 2 + rng.normal(scale=0.3, size=200)), 0, 4).astype(np.int64)
     model = CumulativeLogistic(num_classes=6, C=10.0).fit(x, y)  # level 5 never seen
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    piped = make_pipeline(StandardScaler(), CumulativeLogistic(num_classes=6, C=10.0)).fit(x, y)
+    piped_probs = piped.predict_proba(x[:5])  # a scikit-learn estimator: it fits in a pipeline
+    assert piped_probs.shape == (5, 6) and np.allclose(piped_probs.sum(axis=1), 1.0)
     probs = model.predict_proba(np.array([[-3.0], [0.0], [3.0]]))
     assert probs.shape == (3, 6) and np.allclose(probs.sum(axis=1), 1.0) and (probs >= 0).all()
     expected = probs @ np.arange(6)

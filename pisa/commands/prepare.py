@@ -51,5 +51,5 @@ def run(args: argparse.Namespace) -> int:
         for transform in preparers:
             print(f"\n{type(transform).__name__}: preparing its stored results in {cache_dir}")
             transform.prepare_performances(media.performances, cache_dir)
-    print(f"\n{len(written)} cache entries ready")
+    print(f"\n{len(written)} frame cache entries ready")
     return 0

@@ -23,7 +23,7 @@ one predict-output dict per record, in the model's format (DEVELOPERS.md): ``pre
 
 Modules: :mod:`.fit_predict` (what every baseline shares: the records it fits on and
 the predict-output dicts it returns), :mod:`.majority`, :mod:`.linear_features` (features
-then a linear model), :mod:`.classical_features` (the
+then a linear model), :mod:`.ordinal`, :mod:`.classical_features` (the
 audio and motion statistics), :mod:`.classical`, :mod:`.comparison` (metrics and the
 table).
 """

@@ -14,39 +14,6 @@ from pisa.evaluation.baselines.fit_predict import (Baseline, Prediction, Record,
 MODEL_KINDS = ("auto", "logistic", "ordinal", "ridge")
 
 
-class CumulativeLogistic:
-    """An ordinal classifier from binary logistic regressions (Frank & Hall, "A Simple
-    Approach to Ordinal Classification", ECML 2001): for each threshold ``k = 1..C-1`` a
-    scikit-learn ``LogisticRegression`` estimates ``P(y >= k)``; the level probabilities
-    are the differences of consecutive ones (made non-increasing first, so none is
-    negative). ``fit(x, y)``, ``predict_proba(x) -> (N, C)``; ``classes_`` is ``0..C-1``."""
-
-    def __init__(self, num_classes: int, C: float = 1.0, seed: int = 0) -> None:
-        self.num_classes, self.C, self.seed = int(num_classes), float(C), int(seed)
-        self.classes_ = np.arange(self.num_classes)
-        self.models: List[object] = []
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "CumulativeLogistic":
-        from sklearn.linear_model import LogisticRegression
-
-        self.models = []
-        for k in range(1, self.num_classes):
-            above = (y >= k).astype(np.int64)
-            if above.min() == above.max():  # every training level on one side: a constant
-                self.models.append(float(above[0]))
-                continue
-            self.models.append(LogisticRegression(C=self.C, solver="lbfgs", max_iter=1000,
-                                                  random_state=self.seed).fit(x, above))
-        return self
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        above = np.stack([np.full(len(x), m) if isinstance(m, float) else m.predict_proba(x)[:, 1]
-                          for m in self.models], axis=1)
-        above = np.minimum.accumulate(above, axis=1)  # P(y >= k) cannot grow with k
-        cumulative = np.concatenate([np.ones((len(x), 1)), above, np.zeros((len(x), 1))], axis=1)
-        return cumulative[:, :-1] - cumulative[:, 1:]
-
-
 class LinearFeatureBaseline(Baseline):
     """A feature vector per performance (``_compute_features(record)``, kept per
     ``_cache_key(record)`` so ``fit`` then ``predict`` on overlapping records computes each
@@ -55,8 +22,8 @@ class LinearFeatureBaseline(Baseline):
 
     - ``'logistic'``: ``LogisticRegression``; ``probs`` over the C levels, ``pred_score``
       the expected level.
-    - ``'ordinal'``: :class:`CumulativeLogistic` (the levels' order is used); the same
-      outputs.
+    - ``'ordinal'``: :class:`~pisa.evaluation.baselines.ordinal.CumulativeLogistic` (the
+      levels' order is used); the same outputs.
     - ``'ridge'``: ``Ridge`` (``alpha = 1 / C``) on the score; on a level dataset also
       ``pred_label``, the rounded score, with a one-hot ``probs``.
     - ``'auto'``: logistic for levels, ridge for scores (by whether the labels are -1).
@@ -120,6 +87,8 @@ class LinearFeatureBaseline(Baseline):
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
+        from pisa.evaluation.baselines.ordinal import CumulativeLogistic
+
         name = type(self).__name__
         self._start_fit(records)
         self._only_level = None
@@ -134,7 +103,7 @@ class LinearFeatureBaseline(Baseline):
                               random_state=self.seed)
         else:
             y = check_levels(records, self.num_classes, f"{name}.fit")
-            estimator = (CumulativeLogistic(self.num_classes, self.C, self.seed)
+            estimator = (CumulativeLogistic(num_classes=self.num_classes, C=self.C, seed=self.seed)
                          if self.model == "ordinal" else
                          LogisticRegression(C=self.C, l1_ratio=0.0, solver="lbfgs", max_iter=1000,
                                             tol=1e-4, fit_intercept=True, class_weight=None,
