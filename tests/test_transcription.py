@@ -189,3 +189,19 @@ def test_pisa_prepare_fills_the_note_store_beside_the_cache(synth, tmp_path):
     np.testing.assert_array_equal(out["notes"], np.load(stored))
     assert ds[0]["inputs"]["video"].shape[:2] == (2, 3)
     assert _visible(stores[0]).keys() == files.keys()  # read, nothing transcribed anew
+
+
+def test_missing_packages_and_devices_are_named(monkeypatch):
+    import onnxruntime
+
+    from pisa_transcription.basic_pitch_transcriber import BasicPitchTranscriber
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        with pytest.raises(RuntimeError, match=r"device='cuda'\): this onnxruntime has no CUDAExecutionProvider"):
+            BasicPitchTranscriber(device="cuda").transcribe([np.zeros(SR, dtype=np.float32)])
+    with pytest.raises(ValueError, match="device must be one of"):
+        BasicPitchTranscriber(device="tpu")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"needs basic-pitch 0\.4\.0 and onnxruntime .*"
+                                          r"pip install --no-deps basic-pitch==0\.4\.0"):
+        BasicPitchTranscriber()
