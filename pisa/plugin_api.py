@@ -39,6 +39,9 @@ Reference:
 - Tests: :func:`check_component` (``check_component("transform", MyTransform)``: builds
   a component from its ``example`` and checks its kind's contract, as pisa's generated
   tests do; for a plugin's own test suite).
+- Baselines: :class:`LinearFeatureBaseline` (a feature vector per performance record,
+  then scikit-learn's imputer, scaler and a logistic, ordinal or ridge model; a subclass
+  defines ``feature_names`` and ``_compute_features(record)``).
 - Runs: :func:`datasets_with` (the datasets inside mmengine's dataset wrappers that have
   a method, for a hook that reads the training data).
 - Weights: :func:`load_backbone_weights` (a local state dict or checkpoint into a
@@ -68,6 +71,7 @@ from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.data.wrappers.pairs import ExemplarDataset
 from pisa.data.core.clip_samplers import ClipSampler
 from pisa.engine.hooks.run_hooks import datasets_with
+from pisa.evaluation.baselines.linear_features import LinearFeatureBaseline
 from pisa.evaluation.assessment import RecordingPrediction, SegmentPrediction
 from pisa.hookspecs import hookimpl
 from pisa.io.atomic import atomic_folder, atomic_output, write_json
@@ -120,7 +124,7 @@ __all__: List[str] = [
     "AQAModel", "AQADataPreprocessor", "ConfigType",
     "sample_column", "sample_truths",
     "build_component", "component_class", "component_names", "check_component",
-    "datasets_with",
+    "datasets_with", "LinearFeatureBaseline",
     "read_audio", "atomic_output", "atomic_folder", "write_json", "source_fingerprint",
     "default_cache_dir", "entry_lock", "note_array_problem",
     "load_backbone_weights", "StateDict",

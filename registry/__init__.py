@@ -11,7 +11,8 @@ sample, ``T`` frames per clip, ``D`` feature size):
 kind            registry                     contract
 ==============  ===========================  ===============================================
 backbone        ``BACKBONES``                clips ``(N, C, T, H, W)`` (video) or
-                                             ``(N, 1, F, W)`` (audio mel image) ->
+                                             ``(N, C, F, W)`` (an image per clip: a
+                                             mel image, C=1, or a piano roll) ->
                                              ``(N, D)``; exposes ``out_features = D``.
 aggregator      ``AGGREGATORS``              clip features ``(B, K, D)`` -> ``(B, D)``;
                                              built with ``in_features=D``, exposes
@@ -91,7 +92,7 @@ them, in a temporary folder).
 ==============  ==================================================================
 kind            ``example`` keys
 ==============  ==================================================================
-backbone        ``args``, ``input_shape`` ``(N, C, T, H, W)`` or ``(N, 1, F, W)``
+backbone        ``args``, ``input_shape`` ``(N, C, T, H, W)`` or ``(N, C, F, W)``
 aggregator      ``args`` (``in_features`` is added), ``input_shape`` ``(B, K, D)``
 fusion          ``args`` (``in_features`` is added), ``input_shapes`` ``[(B, D_i)]``
 head            ``args`` (``in_features`` is added), ``input_shape`` ``(B, D)``

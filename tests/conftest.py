@@ -1,7 +1,10 @@
 """Test-session settings: which plugins load, and where the released PISA files are."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,11 @@ os.environ["PISA_PLUGINS"] = ",".join(["torchvision_video", "transformer_aggrega
                                       "transcription"]
                                      + _extra)
 os.environ.setdefault("MPLBACKEND", "Agg")
+# what 'auto' cache and note-store folders resolve to (a component example's, say): a
+# folder of this test session, never the user's ~/.cache
+_session_cache = tempfile.mkdtemp(prefix="pisa-test-cache-")
+atexit.register(shutil.rmtree, _session_cache, True)
+os.environ.setdefault("PISA_CACHE_DIR", _session_cache)
 
 
 def released_dir() -> Path:

@@ -35,6 +35,9 @@ resume = False
 randomness = dict(seed=0, deterministic=False)
 # Scored beside the model after every test pass, on the same training and test
 # performances (BaselineComparisonHook; `baselines = []` turns them off): the majority
-# level and hand-made audio/motion features with a linear model.
+# level, hand-made audio/motion features with a linear model, and, where the
+# pisa-transcription plugin is installed (optional=True), the descriptors of the notes a
+# transcriber hears with an ordinal model (a dataset without audio reports it as an error).
 baselines = [dict(type='MajorityBaseline'),
-             dict(type='ClassicalFeatureBaseline', missing_modality='skip')]
+             dict(type='ClassicalFeatureBaseline', missing_modality='skip'),
+             dict(type='TranscriptionBaseline', optional=True)]

@@ -20,6 +20,19 @@ test_pipeline = [
     dict(type='PackAQAInputs', modalities=modalities),
 ]
 train_pipeline = test_pipeline[:2] + [dict(type='RandomFlip', prob=0.5)] + test_pipeline[2:]
+# The notes a transcriber hears (the pisa-transcription plugin; configs using these set
+# required_plugins): per clip a piano roll (3 x 88 x 32) and the 21 note descriptors,
+# per sample those of the whole performance; stored beside the prepared cache.
+notes_steps = [dict(type='LoadNotes', transcriber=dict(type='BasicPitchTranscriber')),
+               dict(type='PianoRoll', width=32),
+               dict(type='NoteDescriptors', performance=True)]
+notes_inputs = dict(notes_clip_features='note_descriptors',
+                    notes_sample_features='performance_descriptors')
+notes_pipeline = notes_steps + [
+    dict(type='PackAQAInputs', modalities=('notes', ), extra_inputs=notes_inputs)]
+all_test_pipeline = test_pipeline[:4] + notes_steps + [
+    dict(type='PackAQAInputs', modalities=('video', 'audio', 'notes'), extra_inputs=notes_inputs)]
+all_train_pipeline = all_test_pipeline[:2] + [dict(type='RandomFlip', prob=0.5)] + all_test_pipeline[2:]
 dataset = dict(
     type='PISADataset',
     data_root=data_root + '/videos',

@@ -191,10 +191,24 @@ class Assessor:
         if isinstance(level_ds, ExemplarDataset):
             dataset = (f"{type(level_ds).__name__}({dataset}, {level_ds.num_exemplars} "
                        f"exemplars per sample from its training split)")
-        return summarise_recording(
+        pred = summarise_recording(
             media, fps, num_frames, level_outputs,
             segment_frames, segment_outputs, sampler=repr(sampler),
             dataset=dataset, crop_box=crop, members=len(self.models))
+        pred.evidence = recording_evidence(query_ds)
+        return pred
+
+
+def recording_evidence(dataset: AQABaseDataset) -> Dict[str, Any]:
+    """What the pipeline's transforms report about the dataset's one recording: each
+    transform offering ``recording_evidence(record) -> dict`` (a transcription plugin's
+    notes, say) adds its entries."""
+    evidence: Dict[str, Any] = {}
+    for transform in getattr(dataset.pipeline, "transforms", []):
+        report = getattr(transform, "recording_evidence", None)
+        if callable(report):
+            evidence.update(report(dataset.performances[0]))
+    return evidence
 
 
 def query_side(dataset: Union[AQABaseDataset, ExemplarDataset]) -> AQABaseDataset:

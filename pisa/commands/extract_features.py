@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="feature root to write <key>/ folders into "
                         "(default: the feature datasets' feature_root; required for an "
                         "end-to-end config)")
-    parser.add_argument("--modality", choices=["video", "audio"],
-                        help="which backbone of an end-to-end config (default: video when it has one)")
+    parser.add_argument("--modality", choices=["video", "audio", "notes"],
+                        help="which backbone of an end-to-end config (default: the first of video, audio, "
+                        "notes that it has)")
     parser.add_argument("--device", default="auto", help="torch device (default: the GPU if any, else cpu)")
     parser.add_argument("--batch-size", type=int, default=16, help="clips per forward pass (default 16)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

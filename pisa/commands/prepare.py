@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import copy
 
     from pisa.data.core.cache import write_cache
+    from pisa.data.transforms.clip_transforms import CropResize
     from pisa.engine.config_loader import dataset_configs
     from pisa.registry import DATASETS
 
@@ -41,10 +42,14 @@ def run(args: argparse.Namespace) -> int:
         dataset = DATASETS.build(ds_cfg)
         print(f"preparing {len(dataset.performances)} performances of {ds_cfg.get('type')} in {cache_dir}")
         media = getattr(dataset, "media_dataset", dataset)
-        written.update(str(e) for e in write_cache(media, cache_dir))
-        for transform in getattr(media.pipeline, "transforms", []):
-            if callable(getattr(transform, "prepare_performances", None)):
-                print(f"\n{type(transform).__name__}: preparing its stored results in {cache_dir}")
-                transform.prepare_performances(media.performances, cache_dir)
+        preparers = [t for t in getattr(media.pipeline, "transforms", [])
+                     if callable(getattr(t, "prepare_performances", None))]
+        if any(isinstance(t, CropResize) for t in media.pipeline.transforms) or not preparers:
+            written.update(str(e) for e in write_cache(media, cache_dir))
+        else:  # a pipeline that decodes no frames (notes only, say) stores only its own results
+            print("(the pipeline decodes no frames: no frame entries)")
+        for transform in preparers:
+            print(f"\n{type(transform).__name__}: preparing its stored results in {cache_dir}")
+            transform.prepare_performances(media.performances, cache_dir)
     print(f"\n{len(written)} cache entries ready")
     return 0

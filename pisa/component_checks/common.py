@@ -58,8 +58,6 @@ def check_example(kind: str, obj: Any, name: Optional[str] = None) -> Dict[str, 
         require(is_shape(shape, INPUT_RANKS[kind]), label,
                  f"example input_shape must be positive ints of rank "
                  f"{' or '.join(map(str, INPUT_RANKS[kind]))}, got {shape!r}")
-        if kind == "backbone" and len(shape) == 4:
-            require(shape[1] == 1, label, f"a 4-d backbone input is a mel image (N, 1, F, W), got {shape!r}")
     if kind == "fusion":
         shapes = example["input_shapes"]
         require(isinstance(shapes, (tuple, list)) and shapes and all(is_shape(s, (2,)) for s in shapes),

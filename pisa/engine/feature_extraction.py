@@ -38,8 +38,8 @@ import torch
 
 from pisa.data.core.bad_samples import BadSampleWarning
 from pisa.data.core.base_dataset import AQABaseDataset
-from pisa.data.core.feature_store import (FEATURE_VERSION, check_deterministic, extractor_spec,
-                                          feature_key, file_sha256, normalisation_of,
+from pisa.data.core.feature_store import (FEATURE_VERSION, MODALITIES, check_deterministic,
+                                          extractor_spec, feature_key, file_sha256, normalisation_of,
                                           performance_complete, performance_fingerprint,
                                           performance_paths, plain_config, sample_layout,
                                           write_manifest, write_performance)
@@ -124,7 +124,8 @@ def extraction_jobs(cfg: Any, config: str, checkpoint: Optional[str] = None,
                 feature_root=str(root), config=str(config), notes=notes))
         return jobs
     model = plain_config(dict(cfg.get("model") or {}))
-    modality = modality or ("video" if model.get("video_backbone") else "audio")
+    # the first modality the model has a backbone for, in the model's order
+    modality = modality or next((m for m in MODALITIES if model.get(f"{m}_backbone")), "video")
     backbone = model.get(f"{modality}_backbone")
     if not backbone:
         raise ConfigError(f"{config}: model.{modality}_backbone: missing; extraction runs the "

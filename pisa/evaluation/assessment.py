@@ -65,7 +65,10 @@ class RecordingPrediction:
     ``frames_per_segment`` frames each. ``score``: a score model's prediction (its level
     samples' mean ``pred_score``, on the dataset's own scale, e.g. a dive's final score;
     also its ``regression``), with ``level`` 0 and ``decision`` None; None for a level
-    model."""
+    model. ``evidence``: what the pipeline's transforms found in the recording, by name
+    (a transform offering ``recording_evidence(record) -> dict``: a transcription
+    plugin's ``notes``, with its descriptors and note events ``[onset s, offset s,
+    pitch, velocity]`` in the recording's time)."""
 
     media: str
     fps: float
@@ -85,6 +88,7 @@ class RecordingPrediction:
     temperature: float = 1.0
     members: int = 1
     score: Optional[float] = None
+    evidence: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -242,6 +246,10 @@ def format_prediction(pred: RecordingPrediction) -> str:
     if pred.probs:
         lines.append("probabilities: " + "  ".join(
             f"{i + 1}:{p:.3f}" for i, p in enumerate(pred.probs)))
+    notes = pred.evidence.get("notes")
+    if isinstance(notes, dict) and isinstance(notes.get("descriptors"), dict):
+        lines.append(f"notes ({notes.get('transcriber', 'transcribed')}): " + "  ".join(
+            f"{k} {v:.3g}" for k, v in notes["descriptors"].items()))
     lines.append("timeline:")
     for seg in pred.segments:
         lines.append(f"  {_clock(seg.start_s)}-{_clock(seg.end_s)}  level {seg.level:>2}  "
@@ -256,15 +264,19 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes):02d}:{secs:05.2f}"
 
 
-def plot_timeline(pred: RecordingPrediction, path: PathLike, size_px: Tuple[int, int] = (1000, 360),
+def plot_timeline(pred: RecordingPrediction, path: PathLike, size_px: Optional[Tuple[int, int]] = None,
                   dpi: int = 100) -> Path:
-    """PNG of ``size_px`` pixels: each segment's level as a bar over its time span
-    (shaded by confidence), the regression value as a line, and the recording's level
-    dashed."""
+    """PNG (default 1000x360 pixels, 1000x600 with notes): each segment's level as a bar
+    over its time span (shaded by confidence), the regression value as a line, and the
+    recording's level dashed; below it, on the same time axis, the piano roll of the
+    recording's notes when its ``evidence`` holds them (a transcription plugin's)."""
     from pisa.evaluation.reports import new_figure, save_figure
 
-    fig = new_figure(size_px, dpi)
-    ax = fig.add_subplot(1, 1, 1)
+    notes = pred.evidence.get("notes") if isinstance(pred.evidence, dict) else None
+    events = np.asarray((notes or {}).get("events") or np.zeros((0, 4)), dtype=np.float64).reshape(-1, 4)
+    with_roll = isinstance(notes, dict)
+    fig = new_figure(size_px or ((1000, 600) if with_roll else (1000, 360)), dpi)
+    ax = fig.add_subplot(2, 1, 1) if with_roll else fig.add_subplot(1, 1, 1)
     for seg in pred.segments:
         alpha = 0.25 + 0.75 * (seg.confidence if math.isfinite(seg.confidence) else 1.0)
         ax.bar(seg.start_s, seg.level, width=seg.end_s - seg.start_s, align="edge",
@@ -285,5 +297,16 @@ def plot_timeline(pred: RecordingPrediction, path: PathLike, size_px: Tuple[int,
     ax.set_ylabel("level")
     ax.set_title(f"{Path(pred.media).name}: predicted level per segment")
     ax.legend(loc="upper right", fontsize=8)
+    if with_roll:
+        roll = fig.add_subplot(2, 1, 2, sharex=ax)
+        # one bar per note, its darkness the velocity
+        for onset, offset, pitch, velocity in events:
+            roll.barh(pitch, offset - onset, left=onset, height=0.8, color="black",
+                      alpha=0.3 + 0.7 * float(np.clip(velocity, 0.0, 1.0)))
+        if len(events):
+            roll.set_ylim(events[:, 2].min() - 2, events[:, 2].max() + 2)
+        roll.set_xlabel("time (s)")
+        roll.set_ylabel("MIDI pitch")
+        roll.set_title(f"{len(events)} notes heard ({notes.get('transcriber', 'transcribed')})")
     fig.tight_layout()
     return save_figure(fig, path, dpi)

@@ -1,5 +1,6 @@
 """The AQA model: video, audio and multimodal branches (Fig. 4 of the PISA paper),
-any subset of them, from one config."""
+any subset of them, from one config; a third modality, ``notes`` (a piano roll per clip,
+from a transcription plugin), joins them the same way."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -12,11 +13,17 @@ from pisa.models.batch import sample_column
 from pisa.models.losses import loss_name_of
 from pisa.registry import AGGREGATORS, BACKBONES, FUSIONS, HEADS, LOSSES, MODELS, component
 
-BRANCHES = ("video", "audio", "multimodal")
-#: branch -> the modalities (input keys) it reads
-BRANCH_MODALITIES = {"video": ("video",), "audio": ("audio",), "multimodal": ("video", "audio")}
+#: the modalities a model reads, in the order the multimodal branch fuses them
+MODALITIES = ("video", "audio", "notes")
+BRANCHES = MODALITIES + ("multimodal",)
+#: branch -> the modalities (input keys) it reads; the multimodal branch's default (a
+#: model may fuse other modalities: ``fusion_modalities``)
+BRANCH_MODALITIES = {"video": ("video",), "audio": ("audio",), "notes": ("notes",),
+                     "multimodal": ("video", "audio")}
 #: modality -> dimensions of its input, ``(B, K, ...)``
-INPUT_DIMS = {"video": 6, "audio": 5}
+INPUT_DIMS = {"video": 6, "audio": 5, "notes": 5}
+#: where a modality's extra features come in: ``inputs[f'{modality}_{where}_features']``
+EXTRA_PLACES = ("clip", "sample")
 
 ConfigType = Union[dict, nn.Module]
 
@@ -34,9 +41,19 @@ class AQAModel(BaseModel):
     ``inputs``: ``{'video': (B, K, 3, T, H, W), 'audio': (B, K, 1, F, W)}`` (after
     :class:`AQADataPreprocessor`); clips are folded into the batch for the backbone
     (``(B*K, ...)``) and the features unfolded to ``(B, K, D)`` for the aggregator.
-    The multimodal branch fuses the aggregated video and audio features (in that order).
-    Every branch in ``branches`` gets its own head built from ``head`` and is trained
-    with every loss in ``losses``; ``decision_branch`` gives ``pred_label``/``pred_score``.
+    The multimodal branch fuses the aggregated features of ``fusion_modalities`` (default
+    video and audio, in that order). Every branch in ``branches`` gets its own head built
+    from ``head`` and is trained with every loss in ``losses``; ``decision_branch`` gives
+    ``pred_label``/``pred_score``.
+
+    ``notes``: ``inputs['notes']`` ``(B, K, C, P, W)`` (a piano roll per clip, from a
+    transcription plugin) through ``notes_backbone`` and ``notes_aggregator`` like the
+    audio mel images. ``extra_features`` adds fixed features to a modality:
+    ``{'notes': dict(clip=E, sample=G)}`` reads ``inputs['notes_clip_features']``
+    ``(B, K, E)`` (per clip, concatenated to the backbone's clip features before the
+    aggregator) and ``inputs['notes_sample_features']`` ``(B, G)`` (per sample, e.g. the
+    whole performance's descriptors, concatenated after it); each is standardised by a
+    ``BatchNorm1d`` first, since hand-made features come in unrelated units.
     ``decision`` is the rule (:mod:`pisa.models.decisions`, default the classifier's
     argmax) that turns the class probabilities ``softmax(cls / temperature)`` and the
     regression output into ``pred_label``; a run may replace both after training
@@ -50,11 +67,15 @@ class AQAModel(BaseModel):
         video_aggregator: ConfigType = dict(type="AvgAggregator"),
         audio_aggregator: ConfigType = dict(type="AvgAggregator"),
         fusion: Optional[ConfigType] = dict(type="ConcatFusion", detach=True),
+        notes_backbone: Optional[ConfigType] = None,
+        notes_aggregator: ConfigType = dict(type="AvgAggregator"),
+        fusion_modalities: Optional[Sequence[str]] = None,
+        extra_features: Optional[Dict[str, Dict[str, int]]] = None,
         head: dict = dict(type="LevelHead", hidden=128, num_classes=10),
         losses: Sequence[ConfigType] = (dict(type="CrossEntropyLoss", weight=1.0),
                                         dict(type="L1L2Loss", weight=0.1)),
         mixup: Optional[dict] = None,
-        branches: Sequence[str] = BRANCHES,
+        branches: Sequence[str] = ("video", "audio", "multimodal"),
         decision_branch: Optional[str] = None,
         decision: Optional[Union[str, dict]] = None,
         temperature: float = 1.0,
@@ -73,29 +94,42 @@ class AQAModel(BaseModel):
                 f"configured branches {list(self.branches)}"
             )
         self.set_decision(decision, temperature)
-        self.modalities = tuple(m for m in ("video", "audio")
-                                if any(m in BRANCH_MODALITIES[b] for b in self.branches))
-        backbone_cfgs = {"video": video_backbone, "audio": audio_backbone}
-        aggregator_cfgs = {"video": video_aggregator, "audio": audio_aggregator}
+        self.branch_modalities = dict(BRANCH_MODALITIES)
+        if fusion_modalities is not None:
+            fused = (fusion_modalities,) if isinstance(fusion_modalities, str) else tuple(fusion_modalities)
+            if len(fused) < 2 or len(set(fused)) != len(fused) or set(fused) - set(MODALITIES):
+                raise ValueError(f"AQAModel: fusion_modalities must be two or more distinct names "
+                                 f"from {list(MODALITIES)}, got {list(fused)}")
+            self.branch_modalities["multimodal"] = fused
+        self.modalities = tuple(m for m in MODALITIES if any(
+            m in self.branch_modalities[b] for b in self.branches))
+        self.extra_features = self._check_extras(extra_features)
+        backbone_cfgs = {"video": video_backbone, "audio": audio_backbone, "notes": notes_backbone}
+        aggregator_cfgs = {"video": video_aggregator, "audio": audio_aggregator,
+                           "notes": notes_aggregator}
         feature_sizes: Dict[str, int] = {}
+        self.extra_norms = nn.ModuleDict()
         for modality in self.modalities:
             if backbone_cfgs[modality] is None:
-                users = [b for b in self.branches if modality in BRANCH_MODALITIES[b]]
+                users = [b for b in self.branches if modality in self.branch_modalities[b]]
                 raise ValueError(
                     f"AQAModel: branches {users} need '{modality}_backbone', which is not set"
                 )
             backbone = _build(BACKBONES, backbone_cfgs[modality])
+            extras = self.extra_features.get(modality, {})
+            for where, size in extras.items():
+                self.extra_norms[f"{modality}_{where}"] = nn.BatchNorm1d(size)
             aggregator = _build(AGGREGATORS, aggregator_cfgs[modality],
-                                in_features=backbone.out_features)
+                                in_features=backbone.out_features + extras.get("clip", 0))
             setattr(self, f"{modality}_backbone", backbone)
             setattr(self, f"{modality}_aggregator", aggregator)
-            feature_sizes[modality] = aggregator.out_features
+            feature_sizes[modality] = aggregator.out_features + extras.get("sample", 0)
         self.fusion = None
         if "multimodal" in self.branches:
             if fusion is None:
                 raise ValueError("AQAModel: the 'multimodal' branch needs 'fusion', which is not set")
-            self.fusion = _build(FUSIONS, fusion,
-                                 in_features=[feature_sizes["video"], feature_sizes["audio"]])
+            self.fusion = _build(FUSIONS, fusion, in_features=[
+                feature_sizes[m] for m in self.branch_modalities["multimodal"]])
             feature_sizes["multimodal"] = self.fusion.out_features
         self.heads = nn.ModuleDict(
             {b: _build(HEADS, dict(head), in_features=feature_sizes[b]) for b in self.branches})
@@ -123,6 +157,29 @@ class AQAModel(BaseModel):
             )
         return branches
 
+    def _check_extras(self, extra_features: Optional[Dict[str, Dict[str, int]]]) -> Dict[str, Dict[str, int]]:
+        extras = {m: dict(v) for m, v in (extra_features or {}).items()}
+        for modality, places in extras.items():
+            if modality not in self.modalities or set(places) - set(EXTRA_PLACES) or not all(
+                    isinstance(n, int) and n > 0 for n in places.values()):
+                raise ValueError(
+                    f"AQAModel: extra_features takes {{modality: dict(clip=E, sample=G)}} for "
+                    f"modalities the model reads {list(self.modalities)}, sizes > 0; got "
+                    f"{modality!r}: {places}")
+        return extras
+
+    def _extra(self, inputs: Dict[str, torch.Tensor], modality: str, where: str,
+               leading: tuple) -> torch.Tensor:
+        key = f"{modality}_{where}_features"
+        size = self.extra_features[modality][where]
+        x = inputs.get(key) if isinstance(inputs, dict) else None
+        if x is None or tuple(x.shape) != (*leading, size):
+            got = "missing" if x is None else f"shape {tuple(x.shape)}"
+            raise ValueError(f"AQAModel: extra_features needs inputs[{key!r}] of shape "
+                             f"{(*leading, size)}; it is {got}")
+        norm = self.extra_norms[f"{modality}_{where}"]
+        return norm(x.float().reshape(-1, size)).view(*leading, size)
+
     def _check_losses(self) -> None:
         if not len(self.losses):
             raise ValueError("AQAModel: 'losses' is empty; configure at least one loss")
@@ -141,7 +198,7 @@ class AQAModel(BaseModel):
     def _clip_input(self, inputs: Dict[str, torch.Tensor], modality: str) -> torch.Tensor:
         if not isinstance(inputs, dict) or modality not in inputs:
             got = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
-            users = [b for b in self.branches if modality in BRANCH_MODALITIES[b]]
+            users = [b for b in self.branches if modality in self.branch_modalities[b]]
             raise KeyError(
                 f"AQAModel: inputs[{modality!r}] is missing (needed by branches {users}); "
                 f"got {got}"
@@ -162,7 +219,14 @@ class AQAModel(BaseModel):
             batch, clips = x.shape[:2]
             clip_feats = getattr(self, f"{modality}_backbone")(x.flatten(0, 1))
             clip_feats = clip_feats.view(batch, clips, -1)
+            extras = self.extra_features.get(modality, {})
+            if "clip" in extras:
+                clip_feats = torch.cat([clip_feats, self._extra(inputs, modality, "clip",
+                                                                (batch, clips))], dim=2)
             feats[modality] = getattr(self, f"{modality}_aggregator")(clip_feats)
+            if "sample" in extras:
+                feats[modality] = torch.cat([feats[modality], self._extra(inputs, modality, "sample",
+                                                                          (batch,))], dim=1)
         return feats
 
     def branch_outputs(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, Dict[str, torch.Tensor]]:
@@ -171,7 +235,7 @@ class AQAModel(BaseModel):
         outputs = {}
         for branch in self.branches:
             if branch == "multimodal":
-                x = self.fusion([feats["video"], feats["audio"]])
+                x = self.fusion([feats[m] for m in self.branch_modalities["multimodal"]])
             else:
                 x = feats[branch]
             outputs[branch] = self.heads[branch](x)

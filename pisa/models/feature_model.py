@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 import torch
 from torch import nn
 
-from pisa.models.aqa_model import BRANCH_MODALITIES, AQAModel
+from pisa.models.aqa_model import BRANCH_MODALITIES, MODALITIES, AQAModel
 from pisa.models.losses import loss_name_of
 from pisa.models.sequence_heads import auxiliary_losses
 from pisa.registry import SEQUENCE_HEADS, component
@@ -53,13 +53,13 @@ class FeatureAQAModel(AQAModel):
                  branches: Sequence[str] = ("video",), sequence_head: Optional[dict] = None,
                  head: dict = dict(type="LevelHead", hidden=128, num_classes=10),
                  **kwargs: Any) -> None:
-        for key in ("video_backbone", "audio_backbone"):
+        for key in ("video_backbone", "audio_backbone", "notes_backbone"):
             if kwargs.get(key) is not None:
                 raise ValueError(f"FeatureAQAModel: {key} ran at extraction; a feature model "
                                  "has none (the manifest of its features names it)")
             kwargs.pop(key, None)
         branches = (branches,) if isinstance(branches, str) else tuple(branches)
-        sizes = self._feature_sizes(in_features, branches)
+        sizes = self._feature_sizes(in_features, branches, kwargs.get("fusion_modalities"))
         backbones = {f"{m}_backbone": ClipFeatureInput(d) for m, d in sizes.items()}
         super().__init__(branches=branches, head=head, **backbones, **kwargs)
         self.sequence_head = None if sequence_head is None else dict(sequence_head)
@@ -71,13 +71,16 @@ class FeatureAQAModel(AQAModel):
                 setattr(self, f"{modality}_aggregator", None)  # the sequence head aggregates
             self.heads = nn.ModuleDict({
                 b: SEQUENCE_HEADS.build(dict(sequence_head), default_args=dict(
-                    in_features=sizes[BRANCH_MODALITIES[b][0]])) for b in self.branches})
+                    in_features=sizes[self.branch_modalities[b][0]])) for b in self.branches})
             self._check_losses()
 
     @staticmethod
-    def _feature_sizes(in_features: Union[int, Dict[str, int]],
-                       branches: Sequence[str]) -> Dict[str, int]:
-        needed = [m for m in ("video", "audio") if any(m in BRANCH_MODALITIES.get(b, ()) for b in branches)]
+    def _feature_sizes(in_features: Union[int, Dict[str, int]], branches: Sequence[str],
+                       fusion_modalities: Optional[Sequence[str]] = None) -> Dict[str, int]:
+        reads = dict(BRANCH_MODALITIES)
+        if fusion_modalities is not None:
+            reads["multimodal"] = tuple(fusion_modalities)
+        needed = [m for m in MODALITIES if any(m in reads.get(b, ()) for b in branches)]
         if isinstance(in_features, dict):
             missing = [m for m in needed if m not in in_features]
             if missing:

@@ -42,6 +42,28 @@ test_pipeline = video_steps + audio_steps + [
 video_train_pipeline = video_steps + flip + [dict(type='PackAQAInputs', modalities=('video', ))]
 video_test_pipeline = video_steps + [dict(type='PackAQAInputs', modalities=('video', ))]
 audio_pipeline = audio_steps + [dict(type='PackAQAInputs', modalities=('audio', ))]
+# The notes a transcriber hears (the pisa-transcription plugin; a config using these sets
+# required_plugins): per clip a piano roll (3 x 88 pitches x 32 time bins) and the 21 note
+# descriptors, and per sample the descriptors of the whole performance. Notes are
+# transcribed once per recording and stored beside the prepared cache (`pisa prepare`).
+num_descriptors = 21
+notes_steps = [dict(type='LoadNotes', transcriber=dict(type='BasicPitchTranscriber')),
+               dict(type='PianoRoll', width=32),
+               dict(type='NoteDescriptors', performance=True)]
+notes_inputs = dict(notes_clip_features='note_descriptors',
+                    notes_sample_features='performance_descriptors')
+notes_pipeline = notes_steps + [
+    dict(type='PackAQAInputs', modalities=('notes', ), extra_inputs=notes_inputs)]
+video_notes_train_pipeline = video_steps + flip + notes_steps + [
+    dict(type='PackAQAInputs', modalities=('video', 'notes'), extra_inputs=notes_inputs)]
+video_notes_test_pipeline = video_steps + notes_steps + [
+    dict(type='PackAQAInputs', modalities=('video', 'notes'), extra_inputs=notes_inputs)]
+audio_notes_pipeline = audio_steps + notes_steps + [
+    dict(type='PackAQAInputs', modalities=('audio', 'notes'), extra_inputs=notes_inputs)]
+all_train_pipeline = video_steps + flip + audio_steps + notes_steps + [
+    dict(type='PackAQAInputs', modalities=('video', 'audio', 'notes'), extra_inputs=notes_inputs)]
+all_test_pipeline = video_steps + audio_steps + notes_steps + [
+    dict(type='PackAQAInputs', modalities=('video', 'audio', 'notes'), extra_inputs=notes_inputs)]
 
 loader = dict(batch_size=4, num_workers=2, persistent_workers=True,
               collate_fn=dict(type='default_collate'))

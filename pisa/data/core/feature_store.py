@@ -50,7 +50,7 @@ PathLike = Union[str, os.PathLike]
 FEATURE_VERSION = 1
 MANIFEST = "manifest.json"
 #: the modalities a backbone can featurise, as the sample contract names them
-MODALITIES = ("video", "audio")
+MODALITIES = ("video", "audio", "notes")
 
 
 # -- what ties features to what made them ------------------------------------------------

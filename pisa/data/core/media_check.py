@@ -20,9 +20,10 @@ def check_media(perf: Dict, modalities: Sequence[str], sample_rate: Optional[int
     if perf.get("crop_box") is not None:
         height, width = source.frame_size()
         check_crop_box(perf["crop_box"], width, height, where)
-    if "audio" in modalities:
+    heard = [m for m in ("audio", "notes") if m in modalities]  # notes are transcribed audio
+    if heard:
         audio = perf.get("audio_path") or perf.get("video_path")
         if not audio:
-            raise ValueError(f"{where}: the audio modality needs an audio file or a video track")
+            raise ValueError(f"{where}: the {heard[0]} modality needs an audio file or a video track")
         load_audio(audio, sample_rate)
     return available - int(perf.get("frame_offset", 0))

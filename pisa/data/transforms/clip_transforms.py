@@ -264,34 +264,47 @@ class MelSpectrogram:
 @component("transform")
 class PackAQAInputs:
     """Pack the sample as the model expects (DEVELOPERS.md, "The sample contract"):
-    ``inputs.video`` uint8 ``(K, 3, T, H, W)`` from ``imgs`` and ``inputs.audio`` float32
-    ``(K, 1, H, W)`` from ``mel``, for the listed ``modalities``; ``data_samples`` with
-    ``label``, ``score``, ``sample_id``, ``group``, and each of ``meta_keys`` copied from
-    the sample's record (a number as float, a list or array as a float32 tensor, a string
-    as it is; e.g. MTL-AQA's ``difficulty`` and ``judge_scores``; a record without it is an
-    error)."""
+    ``inputs.video`` uint8 ``(K, 3, T, H, W)`` from ``imgs``, ``inputs.audio`` float32
+    ``(K, 1, H, W)`` from ``mel`` and ``inputs.notes`` float32 ``(K, C, P, W)`` from
+    ``piano_roll`` (a transcription plugin's), for the listed ``modalities``; each
+    ``extra_inputs`` entry ``{input key: results key}`` packs a float32 array as it is
+    (e.g. ``notes_clip_features='note_descriptors'``, the model's ``extra_features``);
+    ``data_samples`` with ``label``, ``score``, ``sample_id``, ``group``, and each of
+    ``meta_keys`` copied from the sample's record (a number as float, a list or array as a
+    float32 tensor, a string as it is; e.g. MTL-AQA's ``difficulty`` and
+    ``judge_scores``; a record without it is an error)."""
 
     example = dict(args=dict(modalities=("video", "audio")),
                    input=lambda: dict(example_frames(), mel=np.zeros((2, 1, 16, 16), np.float32), label=1,
                                       score=1.5, group="example"),
                    adds=("inputs", "data_samples"))
 
+    #: modality -> the results key it is packed from
+    SOURCES = {"video": "imgs", "audio": "mel", "notes": "piano_roll"}
+
     def __init__(self, modalities: Sequence[str] = ("video", "audio"),
-                 meta_keys: Sequence[str] = ()) -> None:
-        unknown = set(modalities) - {"video", "audio"}
+                 meta_keys: Sequence[str] = (), extra_inputs: Optional[Dict[str, str]] = None) -> None:
+        unknown = set(modalities) - set(self.SOURCES)
         if unknown or not modalities:
             raise ValueError(f"PackAQAInputs: modalities must be a non-empty subset of "
-                             f"('video', 'audio'), got {tuple(modalities)}")
+                             f"{tuple(self.SOURCES)}, got {tuple(modalities)}")
         self.modalities = tuple(modalities)
         self.meta_keys = (meta_keys,) if isinstance(meta_keys, str) else tuple(meta_keys)
+        self.extra_inputs = dict(extra_inputs or {})
+        clash = set(self.extra_inputs) & set(self.SOURCES)
+        if clash:
+            raise ValueError(f"PackAQAInputs: extra_inputs may not replace the modality inputs {sorted(clash)}")
 
     def __call__(self, results: Dict) -> Dict:
         inputs = {}
         if "video" in self.modalities:
             imgs = np.ascontiguousarray(np.asarray(results["imgs"]).transpose(0, 4, 1, 2, 3))
             inputs["video"] = torch.from_numpy(imgs)
-        if "audio" in self.modalities:
-            inputs["audio"] = torch.from_numpy(np.ascontiguousarray(results["mel"], dtype=np.float32))
+        for modality in ("audio", "notes"):
+            if modality in self.modalities:
+                inputs[modality] = self._float_input(results, self.SOURCES[modality])
+        for key, source in self.extra_inputs.items():
+            inputs[key] = self._float_input(results, source)
         samples = {"label": int(results["label"]), "score": float(results["score"]),
                    "sample_id": str(results["sample_id"]), "group": str(results["group"])}
         for key in self.meta_keys:
@@ -303,8 +316,16 @@ class PackAQAInputs:
                             else torch.as_tensor(np.asarray(value, dtype=np.float32)))
         return {"inputs": inputs, "data_samples": samples}
 
+    @staticmethod
+    def _float_input(results: Dict, key: str) -> torch.Tensor:
+        if key not in results:
+            raise KeyError(f"PackAQAInputs: {_where(results)} has no {key!r}; the pipeline "
+                           "needs the transform that adds it before PackAQAInputs")
+        return torch.from_numpy(np.ascontiguousarray(results[key], dtype=np.float32))
+
     def __repr__(self) -> str:
-        return f"PackAQAInputs(modalities={self.modalities}, meta_keys={self.meta_keys})"
+        return (f"PackAQAInputs(modalities={self.modalities}, meta_keys={self.meta_keys}, "
+                f"extra_inputs={self.extra_inputs})")
 
 
 # -- examples (pisa.registry): the results dicts the transforms read, made in code -----

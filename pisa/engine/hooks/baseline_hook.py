@@ -2,10 +2,15 @@
 its cost?).
 
 A config lists them at the top level (``configs/_base_/default_runtime.py``: the majority
-level and the classical-feature model; ``baselines = []`` turns them off)::
+level and the classical-feature model, and where a transcription plugin is installed the
+note-descriptor model; ``baselines = []`` turns them off)::
 
     baselines = [dict(type='MajorityBaseline'),
-                 dict(type='ClassicalFeatureBaseline', missing_modality='skip')]
+                 dict(type='ClassicalFeatureBaseline', missing_modality='skip'),
+                 dict(type='TranscriptionBaseline', optional=True)]
+
+``optional=True``: scored when its type is registered, else left out with a log line
+(the type comes from a plugin that may not be installed).
 
 :class:`BaselineComparisonHook` (listed in the runtime) scores them after every test pass
 (:func:`score_baselines`) and puts the scores in the runner's message hub
@@ -66,6 +71,17 @@ def _num_classes(loader_or_cfg: Any) -> Optional[int]:
     return None
 
 
+def _registered(kind: Any) -> bool:
+    from pisa.registry import BASELINES
+
+    if not isinstance(kind, str):
+        return kind is not None
+    try:
+        return BASELINES.get(kind) is not None
+    except KeyError:
+        return False
+
+
 def score_baselines(runner: Any, cfg: Any, model_metrics: Optional[Dict[str, Any]],
                     train_loader: Any = None) -> Optional[Dict[str, Any]]:
     """Fit and score the config's ``baselines`` on the run's train/test performances;
@@ -92,6 +108,10 @@ def score_baselines(runner: Any, cfg: Any, model_metrics: Optional[Dict[str, Any
     for baseline in baseline_cfgs:
         baseline = dict(baseline)
         name = str(baseline.get("name") or baseline.get("type"))
+        if baseline.pop("optional", False) and not _registered(baseline.get("type")):
+            runner.logger.info(f"baselines: {name} is not registered (a plugin that is not "
+                               "installed); not scored")
+            continue
         try:
             results.update(evaluate_baselines([baseline], train_records, test_records,
                                               metric_cfgs, _num_classes(test_loader)))

@@ -14,13 +14,16 @@ one predict-output dict per record, in the model's format (DEVELOPERS.md): ``pre
   frequencies as probabilities; the mean training score for a score dataset.
 - :class:`~pisa.evaluation.baselines.classical.ClassicalFeatureBaseline`: a few librosa audio statistics and frame-difference
   motion statistics per performance, then a scikit-learn ``StandardScaler`` +
-  ``LogisticRegression`` (levels) or ``Ridge`` (scores).
+  ``LogisticRegression`` (levels) or ``Ridge`` (scores); its fitting is
+  :class:`~pisa.evaluation.baselines.linear_features.LinearFeatureBaseline`'s, which plugins
+  subclass for features of their own.
 
 :func:`~pisa.evaluation.baselines.comparison.evaluate_baselines` fits, predicts and runs the config's metrics for each baseline;
 :func:`~pisa.evaluation.baselines.comparison.format_comparison_table` puts their metrics beside the model's as a markdown table.
 
 Modules: :mod:`.fit_predict` (what every baseline shares: the records it fits on and
-the predict-output dicts it returns), :mod:`.majority`, :mod:`.classical_features` (the
+the predict-output dicts it returns), :mod:`.majority`, :mod:`.linear_features` (features
+then a linear model), :mod:`.classical_features` (the
 audio and motion statistics), :mod:`.classical`, :mod:`.comparison` (metrics and the
 table).
 """
