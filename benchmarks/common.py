@@ -44,6 +44,9 @@ class Settings:
     #: data-wait benchmark: synthetic 320x180 30 fps performances, their length in seconds
     wait_performances: int = 8
     wait_seconds: float = 60.0
+    #: transcription benchmark: `pisa synth` performances and their mean played seconds
+    transcription_performances: int = 40
+    transcription_seconds: float = 18.0
 
     @classmethod
     def for_mode(cls, quick: bool) -> "Settings":
@@ -54,7 +57,7 @@ class Settings:
                    fast_batch=1, fast_repeats=2, predict_widths=(32, 64, 128, 128, 128),
                    predict_clips=2, memory_performances=2,
                    memory_size=(160, 120), accuracy_run=False, wait_performances=6,
-                   wait_seconds=10.0)
+                   wait_seconds=10.0, transcription_performances=8, transcription_seconds=8.0)
 
 
 @dataclass

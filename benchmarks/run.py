@@ -28,7 +28,7 @@ from pisa.io.atomic import write_json  # noqa: E402
 #: every benchmark, in the order they run
 BENCHMARKS = ("prepare_throughput", "cached_sample_load", "nocache_sample_load", "train_step",
               "fast_path", "predict", "memory", "data_wait_cached", "data_wait_uncached",
-              "first_epoch_fill", "feature_epoch")
+              "first_epoch_fill", "feature_epoch", "transcription", "transcription_f1")
 
 
 def cpu_model() -> str:
@@ -127,7 +127,7 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
     ``date``, ``inputs``, ``results`` (key -> :class:`Result` dict, or ``{'error': ...}``),
     ``seconds`` and, with ``profile``, ``profiles`` (benchmark -> :func:`profile_summary`;
     profiling slows the figures, so profile runs are for finding bounds, not for figures)."""
-    from benchmarks import features, loading, memory, predicting, training
+    from benchmarks import features, loading, memory, predicting, training, transcription
 
     wanted = list(BENCHMARKS if only is None else only)
     unknown = [w for w in wanted if w not in BENCHMARKS]
@@ -164,11 +164,12 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
         "memory": lambda: [memory_result(inputs, root)],
         "data_wait_cached": lambda: training.bench_data_wait(settings, root),
         "feature_epoch": lambda: [features.bench_feature_epoch(settings, root)],
+        "transcription": lambda: transcription.bench_transcription(settings, root),
     }
     done = set()
     for key in wanted:
         step = {"nocache_sample_load": "cached_sample_load", "data_wait_uncached": "data_wait_cached",
-                "first_epoch_fill": "data_wait_cached"}.get(key, key)
+                "first_epoch_fill": "data_wait_cached", "transcription_f1": "transcription"}.get(key, key)
         if step in done:
             continue
         done.add(step)
@@ -185,7 +186,8 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
         except Exception as err:  # one failing benchmark is reported, the others still run
             keys = {"cached_sample_load": ["cached_sample_load", "nocache_sample_load"],
                     "data_wait_cached": ["data_wait_cached", "data_wait_uncached",
-                                         "first_epoch_fill"]}.get(step, [step])
+                                         "first_epoch_fill"],
+                    "transcription": ["transcription", "transcription_f1"]}.get(step, [step])
             for k in keys:
                 report["results"][k] = dict(error=f"{type(err).__name__}: {err}",
                                             traceback=traceback.format_exc(limit=4))
@@ -241,12 +243,15 @@ def scaled_down_note(settings: Settings) -> str:
             f"({tuple(settings.predict_widths)}, {settings.predict_clips}-clip segments); "
             f"{settings.fast_repeats} repeats; "
             f"memory on {settings.memory_performances} vs {10 * settings.memory_performances} "
-            "performances; no accuracy run")
+            f"performances; transcription on {settings.transcription_performances} synthetic "
+            f"performances of {settings.transcription_seconds:g} s; no accuracy run")
 
 
 def _fmt(value: float, unit: str) -> str:
     if unit == "s":
         return f"{value * 1000:.1f} ms" if value < 1.0 else f"{value:.2f} s"
+    if unit == "F1":
+        return f"F1 {value:.3f}"
     return f"{value:.1f} {unit}"
 
 

@@ -74,7 +74,8 @@ def tiny_settings() -> Settings:
                     step_batch=1, step_iters=4, fast_batch=1, fast_repeats=1,
                     predict_widths=(2, 4, 4, 4, 4), predict_clips=2, memory_performances=1,
                     memory_size=(64, 48), memory_frames=160, accuracy_run=False,
-                    wait_performances=6, wait_seconds=4.0)
+                    wait_performances=6, wait_seconds=4.0, transcription_performances=2,
+                    transcription_seconds=2.0)
 
 
 @pytest.mark.slow

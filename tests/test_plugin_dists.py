@@ -1,4 +1,4 @@
-"""The two plugin distributions in plugins/: installed entry points, their components,
+"""Plugin distributions in plugins/: installed entry points, their components,
 local weight loading, and swapping them into the AQA model by config alone."""
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ PLUGINS = {
                                        "TorchvisionR2Plus1D18"}),
     "transformer_aggregator": ("pisa-transformer-aggregator", "pisa_transformer_aggregator",
                                "aggregator", {"TransformerAggregator"}),
+    "transcription": ("pisa-transcription", "pisa_transcription", "transcriber", {"BasicPitchTranscriber"}),
 }
 
 

@@ -10,18 +10,19 @@ they give) and the transcriber's sample rate. A changed model, setting, file or 
 therefore gives another file, and the old one is no longer read.
 
 A file is written atomically (it appears complete or not at all) under
-:func:`pisa.plugin_api.entry_lock`, so two processes never write the same one; the lock
-covers the write only, so a process killed while transcribing leaves no lock behind and
-a later run (:meth:`NoteStore.fill`) resumes where it stopped, writing the same bytes an
-uninterrupted run writes (the network's output for a window does not depend on the
-other recordings in its batch).
+:func:`pisa.plugin_api.entry_lock`, so two processes do not both write it. The lock covers
+the write only: a process killed while transcribing leaves no lock behind, and one killed
+while writing leaves a lock whose file never appears, which the next writer waits
+:data:`LOCK_WAIT_S` for and then replaces. A later run (:meth:`NoteStore.fill`) resumes
+where a killed one stopped and writes the same bytes an uninterrupted run writes (the
+network's output for a window does not depend on the other recordings in its batch).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import warnings
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -33,6 +34,9 @@ from pisa.plugin_api import atomic_output, build_component, entry_lock, note_arr
 PathLike = Union[str, os.PathLike]
 STORE_VERSION = 1
 Window = Tuple[int, Optional[int]]
+#: how long a writer waits for the file of another process that holds its lock (a write
+#: takes milliseconds; a lock still there after this was left by a process that died)
+LOCK_WAIT_S = 2.0
 
 
 def performance_name(perf: Dict[str, Any]) -> str:
@@ -131,16 +135,29 @@ class NoteStore:
         return np.ascontiguousarray(clip, dtype=np.float32)
 
     # -- notes ------------------------------------------------------------------------
-    def _write(self, path: Path, notes: np.ndarray, perf: Dict[str, Any]) -> bool:
+    def _write(self, path: Path, notes: np.ndarray, perf: Dict[str, Any]) -> None:
         problem = note_array_problem(notes)
         if problem is not None:
             raise ValueError(f"{performance_name(perf)}: {self.transcriber!r} gave an invalid note "
                              f"array: {problem}")
         with entry_lock(path) as mine:
-            if mine and not path.is_file():
-                with atomic_output(path) as tmp:
-                    np.save(tmp, notes, allow_pickle=False)
-        return path.is_file()
+            if mine:
+                if not path.is_file():
+                    self._save(path, notes)
+                return
+        # another process holds the lock: its file appears within milliseconds, unless
+        # that process died while writing and left its lock behind
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while not path.is_file() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not path.is_file():
+            self._save(path, notes)  # atomic: a second writer of the same bytes is harmless
+            Path(f"{path}.lock").unlink(missing_ok=True)
+
+    @staticmethod
+    def _save(path: Path, notes: np.ndarray) -> None:
+        with atomic_output(path) as tmp:
+            np.save(tmp, notes, allow_pickle=False)
 
     def load(self, perf: Dict[str, Any]) -> Optional[np.ndarray]:
         """The stored notes of the performance, or None when there are none yet."""
@@ -172,15 +189,11 @@ class NoteStore:
             return paths
         bar = ProgressBar(len(todo))
         items = list(todo.items())
-        held = []
-        for i in range(0, len(items), max(1, int(batch))):
-            chunk = items[i:i + max(1, int(batch))]
+        batch = max(1, int(batch))
+        for i in range(0, len(items), batch):
+            chunk = items[i:i + batch]
             audios = [self.audio(perf) for _, perf in chunk]
             for (path, perf), notes in zip(chunk, self.transcriber.transcribe(audios)):
-                if not self._write(path, notes, perf):
-                    held.append(f"{path}.lock")
+                self._write(path, notes, perf)
                 bar.update()
-        if held:
-            warnings.warn(f"{len(held)} note files were not written: another process holds their lock "
-                          f"(remove it if none does): {held[:3]}", stacklevel=2)
         return paths
