@@ -16,7 +16,7 @@ bash scripts/setup.sh
 
 PISA=.venv/bin/pisa
 CONFIG=configs/synthetic/pisa_c3d-r18-small_1xb4-8x1x4-16e_synthetic-multimodal-unidist.py
-NOTES_CONFIG=configs/synthetic/pisa_notes-small_1xb4-32x1x4-16e_synthetic-notes-unidist.py
+NOTES_CONFIG=configs/synthetic/pisa_notes-small_1xb4-32x1x4-30e_synthetic-notes-unidist.py
 DATA=data/synthetic
 CACHE=data/synthetic_cache
 WORK=work_dirs/demo
