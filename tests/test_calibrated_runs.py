@@ -122,7 +122,7 @@ def test_predict_json_with_the_ensemble_is_json_only(seed_runs):
 
 
 def test_the_baselines_are_scored_on_the_runs_own_split(seed_runs):
-    """results.json holds the majority and classical-feature baselines, fitted on the
+    """results.json holds the majority, classical-feature and transcription baselines, fitted on the
     run's training performances; the majority's MAE is rebuilt here from the split."""
     from collections import Counter
 
@@ -132,7 +132,7 @@ def test_the_baselines_are_scored_on_the_runs_own_split(seed_runs):
     data, work = seed_runs
     results = json.loads((work / "seed0" / "results.json").read_text())
     baselines = results["baseline_metrics"]
-    assert set(baselines) == {"MajorityBaseline", "ClassicalFeatureBaseline"}
+    assert set(baselines) == {"MajorityBaseline", "ClassicalFeatureBaseline", "TranscriptionBaseline"}
     cfg = load_config(TINY_CONFIG, data_root=str(data))
     train = DATASETS.build(cfg.train_dataloader.dataset).performances
     test = DATASETS.build(cfg.test_dataloader.dataset).performances

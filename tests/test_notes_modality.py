@@ -51,6 +51,13 @@ def test_notes_branch_fuses_with_audio_and_reads_its_extra_features():
     assert model.extra_norms["notes_clip"].weight.grad is not None
 
 
+def test_a_training_batch_of_one_sample_uses_the_running_statistics():
+    model = notes_model(extra_features=dict(notes=dict(clip=5, sample=7)))
+    inputs = {k: v[:1] for k, v in batch().items()}
+    losses = model(inputs, dict(label=torch.tensor([1]), score=torch.tensor([1.0])), mode="loss")
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
 def test_extra_features_missing_or_misshaped_are_named():
     model = notes_model(extra_features=dict(notes=dict(clip=5)))
     inputs = batch()
@@ -120,3 +127,10 @@ def test_required_plugins_name_the_missing_distribution_in_one_line():
     assert "my_config.py: needs the plugin distribution 'pisa-no-such-plugin'" in message
     with pytest.raises(ConfigError, match="must be a list"):
         check_required_plugins([3])
+
+
+def test_an_optional_baseline_counts_as_registered_only_when_its_type_is():
+    from pisa.engine.hooks.baseline_hook import _registered
+
+    assert _registered("MajorityBaseline")
+    assert not _registered("NoSuchBaseline")  # scored only where a plugin registers it

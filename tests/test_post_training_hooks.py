@@ -46,7 +46,9 @@ def test_every_listed_phase_writes_its_output(tmp_path, data_root):
     decision = results["decision"]
     assert decision["fitted_on"] == "val" and decision["fitted_temperature"] > 0
     assert decision["val_errors"] and decision["val_samples"] > 0
-    assert set(results["baseline_metrics"]) == {"MajorityBaseline", "ClassicalFeatureBaseline"}
+    # the transcription plugin is installed (and loaded in tests): its baseline is scored too
+    assert set(results["baseline_metrics"]) == {"MajorityBaseline", "ClassicalFeatureBaseline",
+                                                "TranscriptionBaseline"}
     assert json.loads((run / "results.json").read_text())["decision"] == decision
     # `pisa test` runs the same hooks: its reports and the comparison, the fitted decision
     tested = runner.test(TINY_CONFIG, results["checkpoint"], _opts(tmp_path / "test", data_root))

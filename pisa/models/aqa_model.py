@@ -178,7 +178,13 @@ class AQAModel(BaseModel):
             raise ValueError(f"AQAModel: extra_features needs inputs[{key!r}] of shape "
                              f"{(*leading, size)}; it is {got}")
         norm = self.extra_norms[f"{modality}_{where}"]
-        return norm(x.float().reshape(-1, size)).view(*leading, size)
+        flat = x.float().reshape(-1, size)
+        if self.training and flat.shape[0] == 1:
+            # one value per feature has no batch statistics (a last batch of one sample):
+            # standardise it with the running ones
+            return nn.functional.batch_norm(flat, norm.running_mean, norm.running_var, norm.weight,
+                                            norm.bias, False, 0.0, norm.eps).view(*leading, size)
+        return norm(flat).view(*leading, size)
 
     def _check_losses(self) -> None:
         if not len(self.losses):

@@ -70,6 +70,27 @@ class LoadNotes:
         results["notes"] = notes
         return results
 
+    def recording_evidence(self, record: Dict[str, Any]) -> Dict[str, Any]:
+        """What ``pisa predict`` reports of a recording it assesses: ``{'notes':
+        {'transcriber', 'count', 'descriptors': {name: value}, 'events': [[onset s,
+        offset s, pitch, velocity], ...]}}``, the descriptors over the whole performance
+        (:func:`~pisa_transcription.descriptors.note_descriptors`, unscaled) and the
+        events in the recording's own time (from its first frame, not the performance's)."""
+        from pisa_transcription.descriptors import DESCRIPTOR_NAMES, note_descriptors
+
+        notes = self(dict(record))["notes"]
+        fps = float(record.get("fps") or 0.0)
+        start = int(record.get("frame_offset") or 0) / fps if fps else 0.0
+        length = int(record["num_frames"]) / fps if fps and record.get("num_frames") else (
+            float(notes[:, 1].max()) if len(notes) else 0.0)
+        values = note_descriptors(notes, 0.0, max(length, 1e-3))
+        events = notes.copy()
+        events[:, :2] += start
+        transcriber = next(iter(self._stores.values())).transcriber
+        return {"notes": {"transcriber": type(transcriber).__name__, "count": int(len(notes)),
+                          "descriptors": {n: float(v) for n, v in zip(DESCRIPTOR_NAMES, values)},
+                          "events": np.round(events, 6).tolist()}}
+
     def prepare_performances(self, performances: Sequence[Dict[str, Any]], cache_dir: str) -> List[str]:
         """Transcribe every performance that has no stored notes (``pisa prepare`` calls
         it after writing the cache): into ``store_dir``, or beside the cache in
