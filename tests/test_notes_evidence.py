@@ -1,6 +1,7 @@
-"""A recording's notes as evidence: `pisa predict` with a notes model reports the notes the
-transcriber heard (in the recording's time), their descriptors, and draws the piano roll
-under the level timeline."""
+"""A notes model from outside: `pisa predict` reports the notes the transcriber heard (in
+the recording's time), their descriptors, and draws the piano roll under the level
+timeline; `pisa extract-features` stores its encoder's clip features (the feature
+track), the features the model itself computes."""
 from __future__ import annotations
 
 import json
@@ -89,3 +90,26 @@ def test_predict_reports_the_notes_heard_and_draws_their_piano_roll(notes_model,
     # the plot has the piano-roll panel under the timeline: the taller figure
     plot = next(out.glob("*_timeline.png"))
     assert mpimg.imread(plot).shape[:2] == (600, 1000)
+
+
+def test_extract_features_stores_the_notes_encoders_clip_features(notes_model, tmp_path, monkeypatch):
+    from mmengine.dataset import default_collate
+
+    from pisa.registry import DATASETS
+
+    monkeypatch.setenv("PISA_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "features"
+    assert main(["extract-features", str(notes_model["config"]), "--checkpoint",
+                 str(notes_model["ckpt"]), "--out", str(out), "--no-progress"]) == 0
+    stored = np.load(next(out.glob("PianoRollEncoder-notes-*/*.npy")))
+    # the same clips through the model's own encoder (its pipeline, its preprocessor)
+    cfg = load_config(notes_model["config"])
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    model = MODELS.build(cfg.model).eval()
+    model.load_state_dict(torch.load(notes_model["ckpt"], weights_only=True)["state_dict"])
+    batch = model.data_preprocessor(default_collate([dataset[i] for i in range(len(dataset))]))
+    rolls = batch["inputs"]["notes"]
+    with torch.no_grad():
+        expected = model.notes_backbone(rolls.flatten(0, 1)).numpy()
+    assert stored.shape == expected.shape == (len(dataset) * 2, 8)
+    assert np.allclose(stored, expected, atol=1e-5)
