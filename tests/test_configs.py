@@ -105,6 +105,10 @@ def test_config_builds(config, tmp_path, synthetic_root, mtl_aqa_root, ucf101_ro
     root = _data_root(config, tmp_path, roots)
     if root == mtl_aqa_root:
         monkeypatch.setenv("MTL_AQA_DATA_ROOT", str(root))
+    if config.relative_to(CONFIG_DIR).parts[0] == "aqa_csv":
+        # the one-CSV route: the synthetic set's generic annotation file
+        root = synthetic_root
+        monkeypatch.setenv("AQA_ANN_FILE", str(synthetic_root / "annotations.csv"))
     cfg = load_config(config, data_root=str(root))
     pretrained = ((cfg.model.get("video_backbone") or {}).get("pretrained")
                   if "PISA_BACKBONE_WEIGHTS" in config.read_text() else None)

@@ -26,6 +26,16 @@ test_pipeline = [
     dict(type='PackAQAInputs', modalities=('video', 'audio')),
 ]
 
+# The notes a transcriber hears (the pisa-transcription plugin; a config using these sets
+# required_plugins): per clip a piano roll (3 x 88 x 32) and the 21 note descriptors, per
+# sample those of the whole performance, stored beside the prepared cache.
+notes_steps = [dict(type='LoadNotes', transcriber=dict(type='BasicPitchTranscriber')),
+               dict(type='PianoRoll', width=32),
+               dict(type='NoteDescriptors', performance=True)]
+notes_pipeline = notes_steps + [
+    dict(type='PackAQAInputs', modalities=('notes', ), extra_inputs=dict(
+        notes_clip_features='note_descriptors', notes_sample_features='performance_descriptors'))]
+
 loader = dict(batch_size=4, num_workers=2, collate_fn=dict(type='default_collate'))
 # validation carved from the train rows (grouped by the `group` column, stratified by
 # level), so a file with only train and test rows works; None reads the file's val rows
