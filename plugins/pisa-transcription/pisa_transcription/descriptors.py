@@ -51,6 +51,8 @@ from typing import Dict, Tuple
 
 import numpy as np
 
+from pisa_transcription.notes import checked_window
+
 #: the descriptors, in the order of :func:`note_descriptors`'s vector
 DESCRIPTOR_NAMES: Tuple[str, ...] = (
     "note_rate",             # notes per second [CC12 playing speed]
@@ -90,19 +92,6 @@ LOG_SCALED: Tuple[str, ...] = (
 CHORD_TOLERANCE = 0.03
 #: semitone moves that count as a displacement and as a large one [CC12]
 DISPLACEMENT_STEPS = (7.0, 12.0)
-
-
-def _check(notes: np.ndarray, start: float, end: float) -> Tuple[np.ndarray, float, float]:
-    notes = np.asarray(notes, dtype=np.float64)
-    if notes.ndim != 2 or notes.shape[1] != 4:
-        raise ValueError(f"notes must be an (N, 4) array (onset, offset, pitch, velocity), "
-                         f"got shape {notes.shape}")
-    if not np.isfinite(notes).all():
-        raise ValueError("notes hold NaN or infinite values")
-    start, end = float(start), float(end)
-    if not (np.isfinite(start) and np.isfinite(end) and end > start):
-        raise ValueError(f"the window must have finite start < end, got {start} .. {end}")
-    return notes, start, end
 
 
 def onset_groups(onsets: np.ndarray, tolerance: float = CHORD_TOLERANCE) -> np.ndarray:
@@ -162,7 +151,7 @@ def note_descriptors(notes: np.ndarray, start: float, end: float, split_pitch: f
     input. ``notes``: ``(N, 4)`` rows ``(onset, offset, pitch, velocity)`` sorted by onset
     (unsorted rows are sorted here); ``split_pitch``: the lowest pitch of the right hand.
     Raises ``ValueError`` for a wrong shape, non-finite values or ``end <= start``."""
-    notes, start, end = _check(notes, start, end)
+    notes, start, end = checked_window(notes, start, end)
     duration = end - start
     out = np.zeros(len(DESCRIPTOR_NAMES), dtype=np.float64)
     out[INDEX["ioi_mean"]] = duration

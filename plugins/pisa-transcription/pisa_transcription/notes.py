@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import Dict, List, Union
+from typing import Dict, List, Tuple, Union
 
 import numpy as np
 
@@ -73,3 +73,19 @@ def read_notes_csv(path: PathLike) -> Dict[str, np.ndarray]:
                 raise ValueError(f"{path}, row {line}: needs 0 <= onset < offset, got {row}")
             rows.setdefault(str(row["id"]), []).append(note)
     return {pid: sort_notes(np.array(notes)) for pid, notes in rows.items()}
+
+
+def checked_window(notes: np.ndarray, start: float, end: float) -> Tuple[np.ndarray, float, float]:
+    """``(notes, start, end)`` as float64 ``(N, 4)`` and floats, for the functions that
+    read a window of notes; ``ValueError`` for a wrong shape, non-finite notes or a
+    window without finite ``start < end``."""
+    notes = np.asarray(notes, dtype=np.float64)
+    if notes.ndim != 2 or notes.shape[1] != 4:
+        raise ValueError(f"notes must be an (N, 4) array (onset, offset, pitch, velocity), "
+                         f"got shape {notes.shape}")
+    if not np.isfinite(notes).all():
+        raise ValueError("notes hold NaN or infinite values")
+    start, end = float(start), float(end)
+    if not (np.isfinite(start) and np.isfinite(end) and end > start):
+        raise ValueError(f"the window must have finite start < end, got {start} .. {end}")
+    return notes, start, end

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pisa_transcription.notes import checked_window
+
 #: channels of :func:`piano_roll`'s output
 CHANNELS = ("onset", "sounding", "velocity")
 #: the 88 keys of a piano: A0 .. C8
@@ -25,15 +27,8 @@ def piano_roll(notes: np.ndarray, start: float, end: float, width: int,
     piano's 88 keys). ``notes``: ``(N, 4)`` rows ``(onset s, offset s, MIDI pitch,
     velocity 0..1)``. Raises ``ValueError`` for a wrong shape, non-finite notes, an empty
     window or an empty pitch range."""
-    notes = np.asarray(notes, dtype=np.float64)
-    if notes.ndim != 2 or notes.shape[1] != 4:
-        raise ValueError(f"notes must be an (N, 4) array (onset, offset, pitch, velocity), "
-                         f"got shape {notes.shape}")
-    if not np.isfinite(notes).all():
-        raise ValueError("notes hold NaN or infinite values")
-    start, end, width, low, high = float(start), float(end), int(width), int(low), int(high)
-    if not (np.isfinite(start) and np.isfinite(end) and end > start):
-        raise ValueError(f"the window must have finite start < end, got {start} .. {end}")
+    notes, start, end = checked_window(notes, start, end)
+    width, low, high = int(width), int(low), int(high)
     if width < 1 or high < low:
         raise ValueError(f"piano_roll needs width >= 1 and low <= high, got width={width}, "
                          f"low={low}, high={high}")
