@@ -45,8 +45,11 @@ test_dataloader = dict(num_workers=0, batch_size=2, dataset=dict(cache_dir='auto
     counts = results["split_counts"]
     assert sum(counts["val"].values()) > 0 and sum(counts["test"].values()) > 0
     assert results["protocol"] == "val" and results["val_metrics"] and results["test_metrics"]
-    entries = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+    # one decoded entry per performance, beside the note store the transcription
+    # baseline filled for its training and test performances (the same 'auto' folder)
+    entries = [p for p in (tmp_path / "cache").iterdir() if p.is_dir() and p.name != "notes"]
     assert len(entries) == 10 and not list((tmp_path / "cache").glob("*.lock"))
+    assert 0 < len(list((tmp_path / "cache" / "notes").glob("*/*.npy"))) < 10
     checkpoint = results["checkpoint"]
     assert main(["test", str(config), checkpoint, "--work-dir", str(work)]) == 0
     capsys.readouterr()
