@@ -20,10 +20,10 @@ os.environ["PISA_PLUGINS"] = ",".join(["torchvision_video", "transformer_aggrega
                                      + _extra)
 os.environ.setdefault("MPLBACKEND", "Agg")
 # what 'auto' cache and note-store folders resolve to (a component example's, say): a
-# folder of this test session, never the user's ~/.cache
-_session_cache = tempfile.mkdtemp(prefix="pisa-test-cache-")
-atexit.register(shutil.rmtree, _session_cache, True)
-os.environ.setdefault("PISA_CACHE_DIR", _session_cache)
+# folder of this test run, never the user's ~/.cache
+_test_cache = tempfile.mkdtemp(prefix="pisa-test-cache-")
+atexit.register(shutil.rmtree, _test_cache, True)
+os.environ.setdefault("PISA_CACHE_DIR", _test_cache)
 
 
 def released_dir() -> Path:
