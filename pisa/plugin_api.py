@@ -47,12 +47,10 @@ Reference:
 - Weights: :func:`load_backbone_weights` (a local state dict or checkpoint into a
   module, checked and logged), :data:`StateDict`.
 - Files: :func:`read_audio` (mono float32 samples of an audio file or a video's track,
-  at a rate), :func:`atomic_output` / :func:`atomic_folder` (a file or folder that appears
-  complete or not at all), :func:`write_json`, :func:`source_fingerprint` (paths, sizes
-  and modification times of a performance record's source files: the part of a stored
-  result's key that changes with its sources), :func:`default_cache_dir` (where
-  ``cache_dir='auto'`` keeps prepared data), :func:`entry_lock` (one process writes a
-  stored entry, the others wait or read the sources).
+  at a rate), :func:`atomic_output` (a file that appears complete or not at all),
+  :func:`default_cache_dir` (where ``cache_dir='auto'`` keeps prepared data),
+  :func:`entry_lock` (one process writes a stored entry, the others wait or read the
+  sources).
 - Notes: :func:`note_array_problem` (what is wrong with a transcriber's note array,
   the ``transcriber`` kind's format; None when nothing).
 - Types: :class:`AQABaseDataset` (the base of dataset adapters: one performance record
@@ -66,7 +64,7 @@ from __future__ import annotations
 from typing import Any, List, Mapping, Tuple
 
 from pisa.component_checks import check_component, note_array_problem
-from pisa.data.core.cache import default_cache_dir, entry_lock, source_fingerprint
+from pisa.data.core.cache import default_cache_dir, entry_lock
 from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.data.wrappers.pairs import ExemplarDataset
 from pisa.data.core.clip_samplers import ClipSampler
@@ -74,7 +72,7 @@ from pisa.engine.hooks.run_hooks import datasets_with
 from pisa.evaluation.baselines.linear_features import LinearFeatureBaseline
 from pisa.evaluation.assessment import RecordingPrediction, SegmentPrediction
 from pisa.hookspecs import hookimpl
-from pisa.io.atomic import atomic_folder, atomic_output, write_json
+from pisa.io.atomic import atomic_output
 from pisa.io.media import read_audio
 from pisa.models.aqa_model import AQAModel, ConfigType
 from pisa.models.batch import sample_column, sample_truths
@@ -125,8 +123,7 @@ __all__: List[str] = [
     "sample_column", "sample_truths",
     "build_component", "component_class", "component_names", "check_component",
     "datasets_with", "LinearFeatureBaseline",
-    "read_audio", "atomic_output", "atomic_folder", "write_json", "source_fingerprint",
-    "default_cache_dir", "entry_lock", "note_array_problem",
+    "read_audio", "atomic_output", "default_cache_dir", "entry_lock", "note_array_problem",
     "load_backbone_weights", "StateDict",
     "AQABaseDataset", "ExemplarDataset", "ClipSampler", "DecisionRule",
     "RecordingPrediction", "SegmentPrediction",

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import copy
 
     from pisa.data.core.cache import write_cache
-    from pisa.data.transforms.clip_transforms import CropResize
+    from pisa.data.core.cache_lookup import pipeline_settings
     from pisa.engine.config_loader import dataset_configs
     from pisa.registry import DATASETS
 
@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         media = getattr(dataset, "media_dataset", dataset)
         preparers = [t for t in getattr(media.pipeline, "transforms", [])
                      if callable(getattr(t, "prepare_performances", None))]
-        if any(isinstance(t, CropResize) for t in media.pipeline.transforms) or not preparers:
+        frame_size = pipeline_settings(media.pipeline.transforms)[0]
+        if frame_size is not None or not preparers:
             written.update(str(e) for e in write_cache(media, cache_dir))
         else:  # a pipeline that decodes no frames (notes only, say) stores only its own results
             print("(the pipeline decodes no frames: no frame entries)")

@@ -4,6 +4,7 @@ subclass says what the features are (``feature_names``, ``_compute_features``); 
 classical baseline and a transcription plugin's note-descriptor baseline are two."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -14,7 +15,7 @@ from pisa.evaluation.baselines.fit_predict import (Baseline, Prediction, Record,
 MODEL_KINDS = ("auto", "logistic", "ordinal", "ridge")
 
 
-class LinearFeatureBaseline(Baseline):
+class LinearFeatureBaseline(Baseline, ABC):
     """A feature vector per performance (``_compute_features(record)``, kept per
     ``_cache_key(record)`` so ``fit`` then ``predict`` on overlapping records computes each
     once), then scikit-learn's ``SimpleImputer`` (mean: NaN marks a feature a performance
@@ -51,13 +52,13 @@ class LinearFeatureBaseline(Baseline):
 
     # -- what a subclass defines ----------------------------------------------------------
     @property
+    @abstractmethod
     def feature_names(self) -> List[str]:
         """Names of the feature vector's entries, in order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _compute_features(self, record: Record) -> np.ndarray:
         """The feature vector of one performance record (float64, NaN where missing)."""
-        raise NotImplementedError
 
     @staticmethod
     def _cache_key(record: Record) -> Tuple:

@@ -9,6 +9,7 @@ import numpy as np
 from pisa.plugin_api import LinearFeatureBaseline, default_cache_dir
 from pisa_transcription.descriptors import DESCRIPTOR_NAMES, log_scale, note_descriptors
 from pisa_transcription.note_store import NoteStore
+from pisa_transcription.notes import performance_seconds
 
 
 class TranscriptionBaseline(LinearFeatureBaseline):
@@ -48,14 +49,6 @@ class TranscriptionBaseline(LinearFeatureBaseline):
         notes = self.store.notes(record)
         return log_scale(note_descriptors(notes, 0.0, performance_seconds(record, notes),
                                           split_pitch=self.split_pitch))
-
-
-def performance_seconds(record: Dict[str, Any], notes: np.ndarray) -> float:
-    """The length of a performance in its own time (``num_frames / fps``), else up to
-    its last note's end (at least 1 ms, so that the window is never empty)."""
-    if record.get("num_frames") and record.get("fps"):
-        return int(record["num_frames"]) / float(record["fps"])
-    return max(float(notes[:, 1].max()) if len(notes) else 0.0, 1e-3)
 
 
 def _example_records() -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:

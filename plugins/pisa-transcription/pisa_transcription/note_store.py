@@ -159,11 +159,6 @@ class NoteStore:
         with atomic_output(path) as tmp:
             np.save(tmp, notes, allow_pickle=False)
 
-    def load(self, perf: Dict[str, Any]) -> Optional[np.ndarray]:
-        """The stored notes of the performance, or None when there are none yet."""
-        path = self.path(perf)
-        return np.load(path, allow_pickle=False) if path.is_file() else None
-
     def notes(self, perf: Dict[str, Any]) -> np.ndarray:
         """The performance's notes: read from the store, or transcribed now and stored."""
         path = self.path(perf)

@@ -10,6 +10,7 @@ import numpy as np
 
 from pisa.plugin_api import default_cache_dir
 from pisa_transcription.note_store import NoteStore
+from pisa_transcription.notes import performance_seconds
 
 
 class LoadNotes:
@@ -81,9 +82,7 @@ class LoadNotes:
         notes = self(dict(record))["notes"]
         fps = float(record.get("fps") or 0.0)
         start = int(record.get("frame_offset") or 0) / fps if fps else 0.0
-        length = int(record["num_frames"]) / fps if fps and record.get("num_frames") else (
-            float(notes[:, 1].max()) if len(notes) else 0.0)
-        values = note_descriptors(notes, 0.0, max(length, 1e-3))
+        values = note_descriptors(notes, 0.0, performance_seconds(record, notes))
         events = notes.copy()
         events[:, :2] += start
         transcriber = next(iter(self._stores.values())).transcriber

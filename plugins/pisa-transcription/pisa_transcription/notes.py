@@ -13,8 +13,6 @@ import numpy as np
 
 PathLike = Union[str, os.PathLike]
 
-#: the columns of a note array, in order
-NOTE_FIELDS = ("onset", "offset", "pitch", "velocity")
 #: the columns of ``pisa synth``'s ``notes.csv`` (times from the start of the video file)
 NOTES_CSV_COLUMNS = ("id", "onset", "offset", "midi", "hand", "velocity")
 
@@ -40,15 +38,6 @@ def shift(notes: np.ndarray, seconds: float) -> np.ndarray:
     out = out[out[:, 1] > 0]
     out[:, 0] = np.maximum(out[:, 0], 0.0)
     return sort_notes(out)
-
-
-def window(notes: np.ndarray, start: float, end: float) -> np.ndarray:
-    """The notes sounding in ``[start, end)``, cut to it (times stay absolute)."""
-    notes = np.asarray(notes, dtype=np.float64).reshape(-1, 4)
-    out = notes[(notes[:, 0] < end) & (notes[:, 1] > start)].copy()
-    out[:, 0] = np.maximum(out[:, 0], start)
-    out[:, 1] = np.minimum(out[:, 1], end)
-    return out[out[:, 1] > out[:, 0]]
 
 
 def read_notes_csv(path: PathLike) -> Dict[str, np.ndarray]:
@@ -89,3 +78,12 @@ def checked_window(notes: np.ndarray, start: float, end: float) -> Tuple[np.ndar
     if not (np.isfinite(start) and np.isfinite(end) and end > start):
         raise ValueError(f"the window must have finite start < end, got {start} .. {end}")
     return notes, start, end
+
+
+def performance_seconds(record: Dict, notes: np.ndarray) -> float:
+    """The length of a performance in its own time: ``num_frames / fps`` when the record
+    has both, else up to its last note's end (at least 1 ms, so that a window over it is
+    never empty)."""
+    if record.get("num_frames") and record.get("fps"):
+        return int(record["num_frames"]) / float(record["fps"])
+    return max(float(notes[:, 1].max()) if len(notes) else 0.0, 1e-3)

@@ -14,6 +14,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 from pisa_transcription.descriptors import DESCRIPTOR_NAMES, log_scale, note_descriptors
+from pisa_transcription.notes import performance_seconds
 from pisa_transcription.piano_roll import HIGHEST_KEY, LOWEST_KEY, piano_roll
 
 
@@ -110,12 +111,11 @@ class NoteDescriptors:
         d = note_descriptors(notes, start, end, split_pitch=self.split_pitch)
         return log_scale(d) if self.log_scale else d
 
-    def _performance_end(self, results: Dict, notes: np.ndarray, windows: np.ndarray) -> float:
-        frames = results.get("num_frames")
-        if frames:
-            return float(frames) / float(results["fps"])
-        last_note = float(notes[:, 1].max()) if len(notes) else 0.0
-        return max(last_note, float(windows[:, 1].max()))
+    @staticmethod
+    def _performance_end(results: Dict, notes: np.ndarray, windows: np.ndarray) -> float:
+        end = performance_seconds(results, notes)
+        # without a length, the performance reaches at least as far as its clips
+        return end if results.get("num_frames") else max(end, float(windows[:, 1].max()))
 
     def __call__(self, results: Dict) -> Dict:
         notes = _notes(results, "NoteDescriptors")
