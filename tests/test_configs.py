@@ -110,14 +110,14 @@ def test_config_builds(config, tmp_path, synthetic_root, mtl_aqa_root, ucf101_ro
         root = synthetic_root
         monkeypatch.setenv("AQA_ANN_FILE", str(synthetic_root / "annotations.csv"))
     cfg = load_config(config, data_root=str(root))
-    pretrained = ((cfg.model.get("video_backbone") or {}).get("pretrained")
-                  if "PISA_BACKBONE_WEIGHTS" in config.read_text() else None)
+    backbone_key = "backbone" if "backbone" in cfg.model else "video_backbone"
+    pretrained = (cfg.model.get(backbone_key) or {}).get("pretrained")
     if pretrained:  # a backbone loaded from $PISA_BACKBONE_WEIGHTS: give it a weights file
         import torch
 
         from pisa.registry import BACKBONES
 
-        backbone_cfg = dict(cfg.model.video_backbone, pretrained=None)
+        backbone_cfg = dict(cfg.model[backbone_key], pretrained=None)
         torch.save(BACKBONES.build(backbone_cfg).state_dict(), tmp_path / "backbone.pth")
         monkeypatch.setenv("PISA_BACKBONE_WEIGHTS", str(tmp_path / "backbone.pth"))
         cfg = load_config(config, data_root=str(root))

@@ -253,7 +253,7 @@ def aqa_roots(tmp_path_factory) -> dict:
 
 
 OTHER_CONFIGS = sorted(p for folder in ("usdl", "musdl", "core") for p in (REPO / "configs" / folder).glob("*.py")
-                       if not p.name.startswith("_") and "mtl-aqa" not in p.name)
+                       if not p.name.startswith("_") and "mtl-aqa" not in p.name and "_c3d_" in p.name)
 
 
 @pytest.mark.parametrize("config", OTHER_CONFIGS, ids=[p.name for p in OTHER_CONFIGS])
@@ -276,3 +276,95 @@ def test_core_config_trains_and_tests_through_the_runner(mtl_root, tmp_path):
     state = load_checkpoint_file(results["checkpoint"], map_location="cpu")["state_dict"]
     bounds = state["group_bounds"]  # CoReGroupHook built them; the checkpoint carries them
     assert not torch.isnan(bounds).any() and bounds[-1, 1] == 30.0 and bounds[0, 0] == -30.0
+
+
+# -- the methods in their papers' settings, over I3D ---------------------------------------
+I3D_CONFIGS = sorted(p for folder in ("usdl", "musdl", "core") for p in (REPO / "configs" / folder).glob("*_i3d_*.py"))
+
+
+def _small_pixels(cfg) -> None:
+    """Every frame size of the config's pipelines scaled so its crop is 32 x 32 (the
+    smallest input I3D takes): the papers' crops are 224 or 112, which a CPU test step
+    need not pay for. Everything else (sampling, transforms, model) stays as shipped."""
+    crops = [min(t["size"]) for loader in ("train_dataloader", "test_dataloader")
+             for t in cfg[loader].dataset.pipeline
+             if t["type"] == "RandomCrop" or (t["type"] == "CropResize" and t.get("resize"))]
+    scale = 32 / min(crops)
+    for loader in ("train_dataloader", "test_dataloader"):
+        for t in cfg[loader].dataset.pipeline:
+            for key in ("size", "resize"):
+                if t.get(key):
+                    t[key] = tuple(int(np.ceil(v * scale)) for v in t[key])
+
+
+@pytest.mark.parametrize("config", I3D_CONFIGS, ids=[p.name for p in I3D_CONFIGS])
+def test_each_i3d_paper_config_trains_a_step_from_a_stand_in_weights_file(config, mtl_root, aqa_roots,
+                                                                        tmp_path, monkeypatch):
+    """One optimiser step of each paper-setting config on a generated release layout, its
+    I3D loaded from a stand-in file in the layout the config's method shipped (CoRe's
+    model_rgb.pth names for CoRe, pytorch-i3d's for USDL/MUSDL)."""
+    from i3d_manifests import CORE, PIERGIAJ, stand_in_file
+    from mmengine.registry import init_default_scope
+
+    init_default_scope("pisa")
+    method = config.parent.name
+    layout = CORE if method == "core" else PIERGIAJ
+    weights = stand_in_file(tmp_path / "weights.pth", layout)
+    monkeypatch.setenv("PISA_BACKBONE_WEIGHTS", str(tmp_path / "weights.pth"))
+    root = mtl_root if "_mtl-aqa-" in config.name else aqa_roots["finediving"]
+    options = {"train_dataloader.batch_size": 2, "train_dataloader.num_workers": 0,
+               "test_dataloader.num_workers": 0, "train_dataloader.dataset.check_media": False,
+               "test_dataloader.dataset.check_media": False}
+    if method == "core":
+        options.update({"test_dataloader.dataset.num_exemplars": 3})
+    cfg = load_config(config, options, str(root))
+    _small_pixels(cfg)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    backbone = model.backbone if method == "core" else model.video_backbone
+    stem = "conv3d_1a_7x7.conv3d.weight" if method == "core" else "Conv3d_1a_7x7.conv3d.weight"
+    assert torch.equal(backbone.Conv3d_1a_7x7.conv3d.weight, weights[stem])  # the file's tensors
+    assert type(backbone).__name__ == "I3D" and backbone.out_features == 1024
+    train = DATASETS.build(cfg.train_dataloader.dataset)
+    sample = train[0]
+    clips = sample["inputs"]["video"]
+    sampler = cfg.train_dataloader.dataset.clip_sampler
+    assert clips.shape[:3] == (len(sampler.starts), 3, sampler.clip_len) and clips.shape[-2:] == (32, 32)
+    if method == "core":
+        model.set_groups(train.pair_differences(divide_by=model.divide_by))
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    for step in range(int(cfg.optim_wrapper.get("accumulative_counts", 1))):
+        batch = default_collate([train[(2 * step + i) % len(train)] for i in range(2)])
+        assert all(np.isfinite(float(torch.as_tensor(v).detach())) for v in model.train_step(batch, optim).values())
+    changed = {k.split(".")[0] for k, v in model.named_parameters() if not torch.equal(v, before[k])}
+    assert ({"backbone", "tree"} if method == "core" else {"video_backbone", "heads"}) <= changed, changed
+    test = DATASETS.build(cfg.test_dataloader.dataset)
+    preds = model.val_step(default_collate([test[i] for i in range(min(2, len(test)))]))
+    assert all(np.isfinite(p["pred_score"]) for p in preds)
+
+
+@pytest.mark.parametrize("config,pil_size,crop", [
+    # torchvideotransforms' Resize((455, 256)) on PIL frames: PIL size (w, h) = (256, 455)
+    ("core/core_i3d_1xb1-16x1x10-200e_mtl-aqa-video-score.py", (256, 455), 224),
+    # MUSDL: image.resize(input_resize = (455, 256)), PIL's (w, h)
+    ("usdl/usdl_i3d_1xb4-16x1x10-100e_mtl-aqa-video-score.py", (455, 256), 224),
+    ("musdl/musdl_i3d_1xb4-16x1x9-100e_finediving-video-score.py", (112, 200), 112),
+    ("core/core_i3d_1xb8-16x1x9-200e_finediving-video-score.py", (112, 200), 112),
+])
+def test_i3d_configs_resize_and_crop_as_the_reference_loaders(config, pil_size, crop):
+    """The test pipeline's frames against the reference's PIL resize and centre crop
+    (bilinear both; PIL's and cv2's bilinear differ by rounding, so a tolerance)."""
+    from PIL import Image
+    from torchvision.transforms import functional as TF
+
+    from pisa.registry import TRANSFORMS
+
+    cfg = load_config(REPO / "configs" / config)
+    resize = next(t for t in cfg.test_dataloader.dataset.pipeline if t["type"] == "CropResize")
+    y, x = np.mgrid[0:180, 0:320]  # a smooth 320 x 180 frame, not symmetric
+    frame = np.stack([(x * 0.7) % 256, (y * 1.3) % 256, (x + y) * 0.4 % 256], axis=-1).astype(np.uint8)
+    got = TRANSFORMS.build(resize)({"imgs": frame[None, None], "sample_id": "s"})["imgs"][0, 0]
+    ref = np.asarray(TF.center_crop(Image.fromarray(frame).resize(pil_size, Image.BILINEAR), crop))
+    assert got.shape == ref.shape == (crop, crop, 3)
+    assert np.abs(got.astype(float) - ref.astype(float)).mean() < 4.0

@@ -141,3 +141,75 @@ def test_a_dataset_names_its_clip_sampler_clip_sampler(tmp_path):
     assert isinstance(ds.clip_sampler, CenterClipSampler) and ds.clip_sampler.num_clips == 2
     with pytest.raises(TypeError, match="'sampler' is now 'clip_sampler'"):
         DATASETS.build(dict(cfg, sampler=dict(type="CenterClipSampler", num_clips=2, clip_len=4)))
+
+
+# -- the I3D papers' windows, rebuilt from their loaders -------------------------------
+def _config_sampler(name: str, loader: str):
+    from pathlib import Path
+
+    from pisa.engine.config_loader import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / name)
+    return CLIP_SAMPLERS.build(cfg[loader].dataset.clip_sampler)
+
+
+def _core_reference(num_frames: int, shift: int) -> np.ndarray:
+    """CoRe's MTLPair.load_video + Backbone.forward: the 103 frames before the end frame
+    (moved by the shift), clips of 16 at start_idx; relative to the dive's first frame.
+    (CoRe reads on past the annotated end into the recording; a trimmed performance
+    repeats its last frame there.)"""
+    end = num_frames - 1
+    start = end + shift - 103
+    video = [min(start + i, end) for i in range(103)]
+    return np.array([video[i:i + 16] for i in [0, 10, 20, 30, 40, 50, 60, 70, 80, 86]])
+
+
+def _musdl_reference(num_frames: int, shift: int) -> np.ndarray:
+    """MUSDL's dataset.get_imgs + main.py: frames 0..102 moved by the shift, clips 10*i
+    for i < 9 and the last 16."""
+    video = list(np.arange(0, 103) + shift)
+    return np.array([video[10 * i:10 * i + 16] for i in range(9)] + [video[-16:]])
+
+
+def _finediving_reference(num_frames: int) -> np.ndarray:
+    """FineDiving_Pair.load_video + Backbone.forward: 96 frames by linspace, clips at
+    range(0, 90, 10)."""
+    frame_list = np.linspace(0, num_frames - 1, 96).astype(int)
+    return np.array([frame_list[i:i + 16] for i in range(0, 90, 10)])
+
+
+@pytest.mark.parametrize("name,reference,shifts", [
+    ("core/core_i3d_1xb1-16x1x10-200e_mtl-aqa-video-score.py", _core_reference, range(-3, 4)),
+    ("usdl/usdl_i3d_1xb4-16x1x10-100e_mtl-aqa-video-score.py", _musdl_reference, range(0, 7)),
+])
+def test_the_mtl_aqa_windows_are_the_reference_loaders(name, reference, shifts):
+    train, test = _config_sampler(name, "train_dataloader"), _config_sampler(name, "test_dataloader")
+    rng = np.random.default_rng(0)
+    for num_frames in (120, 160, 250):
+        np.testing.assert_array_equal(test(num_frames)[0], reference(num_frames, 0))
+        seen = set()
+        for _ in range(60):
+            got = train(num_frames, rng=rng)[0]
+            matches = [s for s in shifts if np.array_equal(got, reference(num_frames, s))]
+            assert len(matches) == 1, got[:, 0]
+            seen.add(matches[0])
+        assert seen == set(shifts)  # every shift the reference draws, and only those
+
+
+def test_the_finediving_window_is_the_reference_loader():
+    name = "core/core_i3d_1xb8-16x1x9-200e_finediving-video-score.py"
+    train, test = _config_sampler(name, "train_dataloader"), _config_sampler(name, "test_dataloader")
+    for num_frames in (97, 130, 333):
+        np.testing.assert_array_equal(test(num_frames)[0], _finediving_reference(num_frames))
+        np.testing.assert_array_equal(train(num_frames, rng=np.random.default_rng(1))[0],
+                                      _finediving_reference(num_frames))
+
+
+def test_a_window_past_the_performance_repeats_its_end_frames():
+    from pisa.data.core.clip_samplers import WindowClipSampler
+
+    sampler = WindowClipSampler(window=10, starts=(0, 6), clip_len=4, anchor="end", offset=-1)
+    out = sampler(6)[0]  # frames -5..4 of a 6-frame performance
+    np.testing.assert_array_equal(out, [[0, 0, 0, 0], [1, 2, 3, 4]])
+    with pytest.raises(ValueError, match="window"):
+        WindowClipSampler(window=10, starts=(0, 8), clip_len=4)

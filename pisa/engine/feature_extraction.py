@@ -9,8 +9,9 @@ takes the jobs (:func:`extraction_jobs`) of either kind of config:
 - a feature config (its datasets are :class:`~pisa.data.wrappers.feature_datasets.FeatureDataset`): each
   dataset's source adapter, split as the dataset splits it, with the dataset's
   ``extractor``, into its ``feature_root`` (``--out`` instead, when given);
-- an end-to-end config: the model's ``<modality>_backbone`` and ``data_preprocessor``
-  over every dataset's performances, with the test dataset's pipeline and sampler (the
+- an end-to-end config: the model's ``<modality>_backbone`` (a pair model's
+  ``backbone``) and ``data_preprocessor`` over every dataset's performances (a pair
+  dataset's wrapped one), with the test dataset's pipeline and sampler (the
   training pipeline augments, and features are computed once), into ``--out``.
 
 Per performance the clips of all its samples are cut in batches of ``batch_size``; each
@@ -39,11 +40,13 @@ import torch
 from pisa.data.core.bad_samples import BadSampleWarning
 from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.data.core.feature_store import (FEATURE_VERSION, MODALITIES, check_deterministic,
-                                          extractor_spec, feature_key, file_sha256, normalisation_of,
+                                          extractor_spec, feature_key, normalisation_of,
                                           performance_complete, performance_fingerprint,
                                           performance_paths, plain_config, sample_layout,
                                           write_manifest, write_performance)
+from pisa.io.hashing import file_sha256
 from pisa.data.wrappers.feature_datasets import SPLIT_KEYS, FeatureDataset
+from pisa.data.wrappers.pair_configs import wrapped_dataset_config
 from pisa.engine.config_loader import dataset_configs
 from pisa.engine.validate import ConfigError
 from pisa.models.weights import backbone_prefix, unloaded_tensors, weight_tensors
@@ -93,6 +96,12 @@ def _with_weights(spec: Dict[str, Any], checkpoint: Optional[str], prefix: Optio
     return spec
 
 
+def _query_dataset(ds_cfg: Dict[str, Any]) -> Dict[str, Any]:
+    """A pair dataset's (``ExemplarDataset``'s) wrapped dataset config: every performance
+    is featurised once, exemplars included; any other dataset config as it is."""
+    return wrapped_dataset_config(ds_cfg) if ds_cfg.get("type") == "ExemplarDataset" else ds_cfg
+
+
 def extraction_jobs(cfg: Any, config: str, checkpoint: Optional[str] = None,
                     weights_prefix: Optional[str] = None, out: Optional[str] = None,
                     modality: Optional[str] = None) -> List[ExtractionJob]:
@@ -126,7 +135,8 @@ def extraction_jobs(cfg: Any, config: str, checkpoint: Optional[str] = None,
     model = plain_config(dict(cfg.get("model") or {}))
     # the first modality the model has a backbone for, in the model's order
     modality = modality or next((m for m in MODALITIES if model.get(f"{m}_backbone")), "video")
-    backbone = model.get(f"{modality}_backbone")
+    # a pair model (CoRe) has one video backbone, `backbone`
+    backbone = model.get(f"{modality}_backbone") or (modality == "video" and model.get("backbone"))
     if not backbone:
         raise ConfigError(f"{config}: model.{modality}_backbone: missing; extraction runs the "
                           "config's backbone (or give a feature config)")
@@ -138,9 +148,9 @@ def extraction_jobs(cfg: Any, config: str, checkpoint: Optional[str] = None,
                           f"{config}: model")
     reference_key = next(k for k in ("test_dataloader", "val_dataloader", "train_dataloader", "dataset")
                          if k in datasets)
-    reference = plain_config(dict(datasets[reference_key]))
+    reference = _query_dataset(plain_config(dict(datasets[reference_key])))
     for where, ds_cfg in datasets.items():
-        ds_cfg = plain_config(dict(ds_cfg))
+        ds_cfg = _query_dataset(plain_config(dict(ds_cfg)))
         source = {k: v for k, v in ds_cfg.items() if k not in SPLIT_KEYS}
         # features are computed once: every split with the test pipeline and sampler
         source["pipeline"] = reference.get("pipeline") or []
@@ -187,7 +197,8 @@ def load_extractor(spec: Dict[str, Any], device: Union[None, str, torch.device] 
     file, and its data preprocessor. A backbone that takes ``pretrained`` (and
     ``pretrained_prefix``) loads the file its own way (a wrapper maps the file's names to
     its own); any other gets :func:`~pisa.models.weights.load_backbone_weights`. Then every
-    floating-point tensor of the backbone must equal one of the file's
+    floating-point tensor of the backbone must equal one of the file's (in the backbone's
+    names, through its ``convert_state_dict`` when it has one)
     (:func:`~pisa.models.weights.unloaded_tensors`): a partly loaded backbone would make features of random
     weights. ``expected_sha256``: refuse a weights file whose content is not the one the
     features were made with."""
@@ -215,6 +226,10 @@ def load_extractor(spec: Dict[str, Any], device: Union[None, str, torch.device] 
     else:
         backbone = BACKBONES.build(cfg)
         load_backbone_weights(backbone, path, prefix=prefix, cfg_key="extractor.weights")
+    if hasattr(backbone, "convert_state_dict"):  # a file in another layout (I3D: CoRe's)
+        if prefix:
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        state, prefix = backbone.convert_state_dict(state), None
     missing = unloaded_tensors(backbone, state, prefix)
     if missing:
         raise ValueError(f"weights file {path} (prefix {prefix!r}) does not hold {len(missing)} "

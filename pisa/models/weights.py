@@ -19,6 +19,7 @@ from mmengine.logging import print_log
 from torch import nn
 
 from pisa.io.atomic import atomic_output
+from pisa.io.hashing import file_sha256
 from pisa.io.safe_load import load_checkpoint_file
 
 PathLike = Union[str, os.PathLike]
@@ -33,6 +34,7 @@ class LoadReport:
     missing: List[str] = field(default_factory=list)  # in the module, not in the file
     unexpected: List[str] = field(default_factory=list)  # in the file, not in the module
     mismatched: List[str] = field(default_factory=list)  # in both, different shapes (an error)
+    sha256: str = ""  # of the file's bytes, logged with the load
 
 
 def read_checkpoint(path: PathLike, cfg_key: Optional[str] = None) -> dict:
@@ -80,6 +82,7 @@ def load_backbone_weights(
     prefix: Optional[str] = None,
     convert: Optional[Callable[[StateDict], StateDict]] = None,
     cfg_key: str = "pretrained",
+    require_all: bool = False,
 ) -> LoadReport:
     """Load a local weights file into ``module`` and log what loaded.
 
@@ -88,7 +91,10 @@ def load_backbone_weights(
     ``convert``: maps the (stripped) state dict to the module's key names and shapes.
     Raises FileNotFoundError for a missing file (naming ``cfg_key``), ValueError when a
     tensor's shape differs from the module's (the file is for another network) or when no
-    tensor matches the module. Missing and unexpected keys are logged, not errors.
+    tensor matches the module. Missing and unexpected keys are logged, not errors, unless
+    ``require_all`` (a whole pretrained network): then a module tensor the file lacks is
+    a ValueError naming the first missing and unexpected keys. The log line carries the
+    file's sha256, so a run's log records which weights it started from.
     """
     state = _state_dict_of(read_checkpoint(path, cfg_key), path)
     if prefix:
@@ -118,11 +124,18 @@ def load_backbone_weights(
             f"{name}: no tensor in {str(path)!r} matches the module (config key {cfg_key!r}); "
             f"file keys start {list(state)[:5]}, module keys start {list(own)[:5]}"
         )
-    module.load_state_dict(usable, strict=False)
     report.loaded = list(usable)
     report.missing = [k for k in own if k not in usable]
+    if require_all and report.missing:
+        raise ValueError(
+            f"{name}: {str(path)!r} (config key {cfg_key!r}) is not in {name}'s layout: "
+            f"{len(report.missing)} of its tensors are missing, first {report.missing[:5]}; "
+            f"the file's keys not in {name}: {report.unexpected[:5]}"
+        )
+    module.load_state_dict(usable, strict=False)
+    report.sha256 = file_sha256(path)
     print_log(
-        f"{name}: loaded {len(report.loaded)} tensors from {path}; "
+        f"{name}: loaded {len(report.loaded)} tensors from {path} (sha256 {report.sha256}); "
         f"missing {len(report.missing)} {report.missing[:10]}, "
         f"unexpected {len(report.unexpected)} {report.unexpected[:10]}",
         logger="current",

@@ -21,7 +21,7 @@ validation and test read the exact scheme.
 from __future__ import annotations
 
 import copy
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -103,12 +103,16 @@ def jitter_clips(inds: np.ndarray, num_frames: int, jitter: int,
 
 
 def without_jitter(sampler: "ClipSampler") -> "ClipSampler":
-    """``sampler`` itself, or a copy with ``jitter=0`` when it jitters (a ``test_mode``
-    dataset's: validation and test read the exact scheme)."""
-    if not getattr(sampler, "jitter", 0):
-        return sampler
+    """``sampler`` itself, or a copy without its training randomness (``jitter=0``, a
+    :class:`WindowClipSampler`'s ``shift=(0, 0)``): a ``test_mode`` dataset's, so
+    validation and test read the exact scheme."""
     exact = copy.copy(sampler)
-    exact.jitter = 0
+    if getattr(sampler, "jitter", 0):
+        exact.jitter = 0
+    elif tuple(getattr(sampler, "shift", (0, 0))) != (0, 0):
+        exact.shift = (0, 0)
+    else:
+        return sampler
     return exact
 
 
@@ -203,3 +207,70 @@ class RandomClipSampler(ClipSampler):
 
     def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
         return random_clip_indices(num_frames, self.num_clips, self.clip_len, rng)
+
+
+@component("clip_sampler")
+class WindowClipSampler(ClipSampler):
+    """The field's I3D recipes: a window of ``window`` frames of the performance, and from
+    it the ``clip_len``-frame clips that start at ``starts`` (window positions), as one
+    sample ``(1, len(starts), clip_len)``.
+
+    ``spacing='consecutive'``: the window is ``window`` consecutive frames from the
+    performance's first frame (``anchor='start'``) or ending at its last
+    (``anchor='end'``), moved by ``offset`` frames; with ``shift=(lo, hi)`` a training
+    read (``rng`` given) moves it by a whole number drawn uniformly from ``lo..hi``.
+    Frames past either end of the performance repeat its first or last frame.
+    ``spacing='linspace'``: the window is ``window`` frames spread evenly from the first
+    to the last frame (``np.linspace(0, F - 1, window)`` truncated), with no shift.
+
+    The references: MUSDL (MTL-AQA): 103 frames from the dive's start, shifted by 0..6 in
+    training, clips at 0, 10, ..., 80, 87; CoRe (MTL-AQA): the 103 frames before the
+    annotated end frame (``anchor='end', offset=-1``), shifted by -3..3, clips at 0, 10,
+    ..., 80, 86; FineDiving's TSA loader: 96 frames spread over the dive, clips at 0, 10,
+    ..., 80."""
+
+    example = dict(args=dict(window=10, starts=(0, 3, 6), clip_len=4, shift=(-1, 1)), num_frames=12)
+
+    def __init__(self, window: int = 103, starts: Sequence[int] = (0, 10, 20, 30, 40, 50, 60, 70, 80, 87),
+                 clip_len: int = 16, anchor: str = "start", offset: int = 0,
+                 shift: Sequence[int] = (0, 0), spacing: str = "consecutive") -> None:
+        starts = tuple(int(s) for s in starts)
+        super().__init__(num_clips=len(starts), clip_len=clip_len)
+        name = type(self).__name__
+        if not starts or min(starts) < 0 or max(starts) + self.clip_len > int(window):
+            raise ValueError(f"{name}: every clip must lie in the {window}-frame window: starts "
+                             f"{list(starts)} with clip_len {clip_len}")
+        if anchor not in ("start", "end"):
+            raise ValueError(f"{name}: anchor must be 'start' or 'end', got {anchor!r}")
+        if spacing not in ("consecutive", "linspace"):
+            raise ValueError(f"{name}: spacing must be 'consecutive' or 'linspace', got {spacing!r}")
+        lo, hi = (int(v) for v in shift)
+        if lo > hi or (spacing == "linspace" and (lo, hi) != (0, 0)):
+            raise ValueError(f"{name}: shift must be (lo, hi) with lo <= hi, and (0, 0) with "
+                             f"spacing='linspace'; got {tuple(shift)}")
+        self.window, self.starts, self.anchor = int(window), starts, anchor
+        self.offset, self.shift, self.spacing = int(offset), (lo, hi), spacing
+
+    @property
+    def random(self) -> bool:  # a shifted window is drawn again on every read
+        return self.shift != (0, 0)
+
+    @property
+    def sample_frames(self) -> int:
+        return 1
+
+    def window_frames(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        """The window's ``window`` frame indices of a performance of ``num_frames``."""
+        if num_frames < 1:
+            raise ValueError(f"{type(self).__name__}: a performance of {num_frames} frames")
+        if self.spacing == "linspace":
+            return np.linspace(0, num_frames - 1, self.window).astype(np.int64)
+        first = self.offset + (0 if self.anchor == "start" else num_frames - self.window)
+        if rng is not None and self.random:
+            first += int(rng.integers(self.shift[0], self.shift[1], endpoint=True))
+        return np.clip(first + np.arange(self.window), 0, num_frames - 1).astype(np.int64)
+
+    def __call__(self, num_frames: int, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        frames = self.window_frames(int(num_frames), rng)
+        starts = np.asarray(self.starts)[:, None] + np.arange(self.clip_len)[None, :]
+        return frames[starts][None]

@@ -33,7 +33,6 @@ exists; an interrupted extraction resumes by skipping complete performances
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -45,6 +44,7 @@ import numpy as np
 
 from pisa.data.core.cache import source_fingerprint
 from pisa.io.atomic import atomic_output, atomic_write, to_jsonable, write_json
+from pisa.io.hashing import file_sha256
 
 PathLike = Union[str, os.PathLike]
 FEATURE_VERSION = 1
@@ -54,25 +54,6 @@ MODALITIES = ("video", "audio", "notes")
 
 
 # -- what ties features to what made them ------------------------------------------------
-@functools.lru_cache(maxsize=64)
-def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(functools.partial(f.read, 1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: PathLike, what: str = "weights file") -> str:
-    """sha256 (hex) of a file's bytes, computed once per (path, size, mtime) in a process;
-    a missing file raises ``FileNotFoundError`` naming it and ``what`` it is."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{what} {path} not found")
-    st = os.stat(path)
-    return _sha256_of(os.path.abspath(path), st.st_size, st.st_mtime_ns)
-
-
 def plain_config(value: Any) -> Any:
     """``value`` (mmengine ConfigDicts, tuples) as plain JSON types, keys sorted on dump."""
     if isinstance(value, dict):

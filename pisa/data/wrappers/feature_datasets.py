@@ -25,8 +25,9 @@ import numpy as np
 from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.data.core.clip_samplers import ClipSampler
 from pisa.data.core.feature_store import (MANIFEST, check_deterministic, describe_feature_folders,
-                                          extractor_spec, feature_key, file_sha256, plain_config,
+                                          extractor_spec, feature_key, plain_config,
                                           read_manifest, read_performance)
+from pisa.io.hashing import file_sha256
 from pisa.registry import component
 
 #: source-dataset keys a FeatureDataset sets itself (its own split mechanism)
