@@ -20,7 +20,7 @@ from engine_helpers import REPO, render_tiny_dataset
 from pisa.cli import main as pisa_main
 from pisa.io.safe_load import load_checkpoint_file, load_pickle
 from pisa.plugin_loader import registrations
-from pisa.registry import DATASETS, MODELS, SEQUENCE_HEADS, component_example
+from pisa.registry import CLIP_SAMPLERS, DATASETS, MODELS, SEQUENCE_HEADS, component_example
 
 FEATURES = REPO / "configs" / "features"
 FEATURE_CONFIG = FEATURES / "tiny_c3d-feat_adam-1e-3_2e_synthetic-video-unidist.py"
@@ -417,3 +417,46 @@ def test_a_plugin_backbone_loads_a_torchvision_file_its_own_way(tmp_path):
     torch.save({k: v for k, v in state.items() if not k.startswith("layer4.")}, path)
     with pytest.raises(ValueError, match=r"does not hold \d+ tensors of TorchvisionMC318: \['net\.layer4"):
         load_extractor(spec, "cpu")
+
+
+def test_extract_features_runs_a_paper_config_with_the_shared_i3d_file(tmp_path, monkeypatch):
+    """`pisa extract-features` on CoRe's I3D config (a pair model and a pair dataset) with
+    a stand-in of CoRe's model_rgb.pth: every dive once, its 10 clips of CoRe's window,
+    each feature what that I3D computes for the clip."""
+    from i3d_manifests import CORE, stand_in_file
+
+    from pisa.data.adapters.mtl_aqa import write_released_layout
+    from pisa.data.core.feature_store import read_performance
+    from pisa.engine.config_loader import load_config
+    from pisa.models.i3d import I3D
+
+    config = REPO / "configs" / "core" / "core_i3d_1xb1-16x1x10-200e_mtl-aqa-video-score.py"
+    root = tmp_path / "mtl"
+    root.mkdir()
+    write_released_layout(root, [(2.0, 40.0, None), (2.0, 50.0, None)], [(2.0, 45.0, None)],
+                          dive_frames=12)
+    stand_in_file(tmp_path / "model_rgb.pth", CORE)
+    monkeypatch.setenv("PISA_BACKBONE_WEIGHTS", str(tmp_path / "model_rgb.pth"))
+    small = ["test_dataloader.dataset.pipeline.1.size=(32,32)",
+             "test_dataloader.dataset.pipeline.1.resize=(65,37)"]  # CoRe's 455 x 256 -> 224, / 7
+    out = tmp_path / "features"
+    assert pisa_main(["extract-features", str(config), "--data-root", str(root), "--out", str(out),
+                      "--no-progress", "--device", "cpu", "--cfg-options", *small]) == 0
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    cfg = load_config(config, {"test_dataloader.dataset.pipeline.1.size": (32, 32),
+                               "test_dataloader.dataset.pipeline.1.resize": (65, 37),
+                               "test_dataloader.dataset.num_exemplars": 1}, str(root))
+    test = DATASETS.build(cfg.test_dataloader.dataset)
+    sample = test[0]  # the one test dive (video 03, dive 1): its query clips
+    layout = read_performance(folder, {"perf_id": "03_1"})
+    feats = np.load(layout["feature_file"])
+    assert feats.shape == (10, 1024)
+    window = CLIP_SAMPLERS.build(cfg.test_dataloader.dataset.clip_sampler)(12)  # CoRe's, 12-frame dive
+    np.testing.assert_array_equal(np.asarray(layout["frame_inds"]).reshape(window.shape), window)
+    backbone = I3D(bn_eps=1e-5, bn_momentum=0.1, pretrained=str(tmp_path / "model_rgb.pth")).eval()
+    clips = sample["inputs"]["video"].float() / 255.0
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1, 1)
+    with torch.no_grad():
+        expected = backbone((clips - mean) / std)
+    np.testing.assert_allclose(feats, expected.numpy(), rtol=1e-4, atol=1e-5)
