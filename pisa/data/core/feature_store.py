@@ -44,7 +44,6 @@ import numpy as np
 
 from pisa.data.core.cache import source_fingerprint
 from pisa.io.atomic import atomic_output, atomic_write, to_jsonable, write_json
-from pisa.io.hashing import file_sha256
 
 PathLike = Union[str, os.PathLike]
 FEATURE_VERSION = 1
