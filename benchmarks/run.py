@@ -22,13 +22,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.backbones import BACKBONE_KEYS  # noqa: E402
 from benchmarks.common import Result, Settings  # noqa: E402
 from pisa.io.atomic import write_json  # noqa: E402
 
 #: every benchmark, in the order they run
 BENCHMARKS = ("prepare_throughput", "cached_sample_load", "nocache_sample_load", "train_step",
               "fast_path", "predict", "memory", "data_wait_cached", "data_wait_uncached",
-              "first_epoch_fill", "feature_epoch", "transcription", "transcription_f1")
+              "first_epoch_fill", "feature_epoch", "transcription", "transcription_f1") + BACKBONE_KEYS
 
 
 def cpu_model() -> str:
@@ -127,7 +128,7 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
     ``date``, ``inputs``, ``results`` (key -> :class:`Result` dict, or ``{'error': ...}``),
     ``seconds`` and, with ``profile``, ``profiles`` (benchmark -> :func:`profile_summary`;
     profiling slows the figures, so profile runs are for finding bounds, not for figures)."""
-    from benchmarks import features, loading, memory, predicting, training, transcription
+    from benchmarks import backbones, features, loading, memory, predicting, training, transcription
 
     wanted = list(BENCHMARKS if only is None else only)
     unknown = [w for w in wanted if w not in BENCHMARKS]
@@ -165,11 +166,16 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
         "data_wait_cached": lambda: training.bench_data_wait(settings, root),
         "feature_epoch": lambda: [features.bench_feature_epoch(settings, root)],
         "transcription": lambda: transcription.bench_transcription(settings, root),
+        "backbone_forward": lambda: backbones.bench_backbone_forward(
+            settings, root, [e for e in backbones.BACKBONES if backbones.result_key(e[0]) in wanted]),
     }
+    # the benchmarks that give several figures: each figure's key -> its benchmark
+    step_of = {"nocache_sample_load": "cached_sample_load", "data_wait_uncached": "data_wait_cached",
+               "first_epoch_fill": "data_wait_cached", "transcription_f1": "transcription",
+               **{k: "backbone_forward" for k in BACKBONE_KEYS}}
     done = set()
     for key in wanted:
-        step = {"nocache_sample_load": "cached_sample_load", "data_wait_uncached": "data_wait_cached",
-                "first_epoch_fill": "data_wait_cached", "transcription_f1": "transcription"}.get(key, key)
+        step = step_of.get(key, key)
         if step in done:
             continue
         done.add(step)
@@ -184,10 +190,7 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
         try:
             results = steps[step]()
         except Exception as err:  # one failing benchmark is reported, the others still run
-            keys = {"cached_sample_load": ["cached_sample_load", "nocache_sample_load"],
-                    "data_wait_cached": ["data_wait_cached", "data_wait_uncached",
-                                         "first_epoch_fill"],
-                    "transcription": ["transcription", "transcription_f1"]}.get(step, [step])
+            keys = [k for k in wanted if step_of.get(k, k) == step]
             for k in keys:
                 report["results"][k] = dict(error=f"{type(err).__name__}: {err}",
                                             traceback=traceback.format_exc(limit=4))
@@ -244,7 +247,8 @@ def scaled_down_note(settings: Settings) -> str:
             f"{settings.fast_repeats} repeats; "
             f"memory on {settings.memory_performances} vs {10 * settings.memory_performances} "
             f"performances; transcription on {settings.transcription_performances} synthetic "
-            f"performances of {settings.transcription_seconds:g} s; no accuracy run")
+            f"performances of {settings.transcription_seconds:g} s; no accuracy run; "
+            f"backbone forward: one timed batch of 2 per mode")
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -252,6 +256,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value * 1000:.1f} ms" if value < 1.0 else f"{value:.2f} s"
     if unit == "F1":
         return f"F1 {value:.3f}"
+    if unit == "clips/s":
+        return f"{value:.3g} clips/s"
     return f"{value:.1f} {unit}"
 
 

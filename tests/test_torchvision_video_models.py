@@ -213,3 +213,24 @@ def test_the_generic_class_builds_any_arch_and_the_resnet_class_only_resnets():
         BACKBONES.build(dict(type="TorchvisionVideoBackbone", arch="swin3d_l"))
     with pytest.raises(ValueError, match=r"input_recipe: unknown arch 'x3d'"):
         input_recipe("x3d")
+
+
+def test_every_torchvision_backbone_has_a_benchmark_row_at_its_recipe_size(tmp_path):
+    from benchmarks.backbones import BACKBONES as TIMED, bench_backbone_forward, input_shape, result_key
+    from benchmarks.common import Settings
+    from benchmarks.run import BENCHMARKS
+    from pisa_torchvision_video.backbones import FIXED_ARCH
+
+    assert {cls.__name__ for cls in FIXED_ARCH.values()} <= {name for name, _, _ in TIMED}
+    assert all(result_key(name) in BENCHMARKS for name, _, _ in TIMED)
+    s3d = BACKBONES.get("TorchvisionS3D")
+    assert input_shape(s3d, None) == (3, input_recipe("s3d")["clip_len"], *input_recipe("s3d")["crop_size"])
+    # the function on a tiny entry (the real ones take minutes on a CPU)
+    (result,) = bench_backbone_forward(Settings.for_mode(True), tmp_path,
+                                       [("TorchvisionMC318", {}, (3, 4, 16, 16))])
+    assert result.key == "backbone_forward_TorchvisionMC318" and result.unit == "clips/s"
+    cpu = result.extra["cpu"]
+    assert result.value == cpu["bf16_clips_per_s"] > 0 and result.baseline == cpu["fp32_clips_per_s"] > 0
+    assert result.ratio == pytest.approx(result.value / result.baseline)
+    assert result.extra["input_shape"] == [2, 3, 4, 16, 16] and len(cpu["fp32_times_s"]) == 1
+    assert 0 < cpu["feature_rel_diff"] < 0.05  # bf16 features near the fp32 ones, not equal
