@@ -21,6 +21,7 @@ Entry = Tuple[str, Dict[str, Any], Optional[Tuple[int, int, int, int]]]
 
 #: (registered name, build args, input (C, T, H, W) or None: the backbone's input_recipe())
 BACKBONES: Tuple[Entry, ...] = (
+    ("I3D", {}, (3, 16, 224, 224)),  # the reference input of CoRe and MUSDL
     ("TorchvisionR3D18", {}, None),
     ("TorchvisionMC318", {}, None),
     ("TorchvisionR2Plus1D18", {}, None),

@@ -80,9 +80,13 @@ def tiny_settings() -> Settings:
 
 @pytest.mark.slow
 def test_quick_suite_runs_every_benchmark_and_writes_the_json_keys(tmp_path):
-    report = run_suite(tiny_settings(), tmp_path / "work", log=lambda msg: None)
+    # one backbone row stands for all: each times a full-size network (minutes for all;
+    # tests/test_torchvision_video_models.py runs the row's code on a tiny clip)
+    keys = [k for k in BENCHMARKS if not k.startswith("backbone_forward_")
+            or k == "backbone_forward_TorchvisionR3D18"]
+    report = run_suite(tiny_settings(), tmp_path / "work", only=keys, log=lambda msg: None)
     assert report["mode"] == "quick" and report["scaled_down"].startswith("QUICK MODE")
-    assert set(report["results"]) == set(BENCHMARKS)
+    assert set(report["results"]) == set(keys)
     errors = {k: r["error"] for k, r in report["results"].items() if "error" in r}
     assert not errors
     for key, r in report["results"].items():
@@ -98,7 +102,7 @@ def test_quick_suite_runs_every_benchmark_and_writes_the_json_keys(tmp_path):
     assert memory["larger"]["samples"] == 10 * memory["original"]["samples"]
     assert report["machine"]["cores"] >= 1 and report["machine"]["cpu"]
     table = format_table(report)
-    assert len(table.splitlines()) == 2 + len(BENCHMARKS)
+    assert len(table.splitlines()) == 2 + len(keys)
     out = tmp_path / "figures.json"
     write_json(out, report)
     assert json.loads(out.read_text())["results"].keys() == report["results"].keys()
