@@ -460,3 +460,66 @@ def test_extract_features_runs_a_paper_config_with_the_shared_i3d_file(tmp_path,
     with torch.no_grad():
         expected = backbone((clips - mean) / std)
     np.testing.assert_allclose(feats, expected.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,arch,clip", [
+    ("TorchvisionS3D", "s3d", (1, 3, 14, 224, 224)),          # classifier: a conv
+    ("TorchvisionMViTV2S", "mvit_v2_s", (1, 3, 16, 224, 224)),  # exactly its recipe's clip
+    ("TorchvisionSwin3DT", "swin3d_t", (1, 3, 2, 32, 32)),       # head: a linear
+])
+def test_extraction_loads_each_kind_of_torchvision_file_and_gives_the_backbones_features(
+        name, arch, clip, tmp_path):
+    """The extractor takes torchvision's own weights file (classifier included) for the
+    new video models, holds every tensor of it, and computes the backbone's features."""
+    from torchvision.models import video
+
+    from pisa.engine.feature_extraction import load_extractor
+    from pisa.registry import BACKBONES
+
+    torch.manual_seed(0)
+    path = tmp_path / f"{arch}.pth"
+    torch.save(getattr(video, arch)(weights=None).state_dict(), path)
+    spec = dict(modality="video", backbone=dict(type=name), weights=str(path), weights_prefix=None,
+                data_preprocessor=dict(type="AQADataPreprocessor", mean=[0.45] * 3, std=[0.225] * 3))
+    extractor = load_extractor(spec, "cpu")
+    clips = torch.randint(0, 256, clip, dtype=torch.uint8)
+    reference = BACKBONES.build(dict(type=name, pretrained=str(path))).eval()
+    with torch.no_grad():
+        expected = reference((clips.float() / 255.0 - 0.45) / 0.225)
+    got = extractor(clips)
+    assert got.shape == (1, reference.out_features)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+    path.unlink()
+
+
+def test_the_gdlt_style_config_extracts_and_trains_on_ones_own_recordings(setup, tmp_path, monkeypatch):
+    """The GDLT-style feature config end to end on the one-CSV route: `pisa extract-features`
+    (a stand-in torchvision file; Swin3D-T for Swin3D-B and 32 x 32 frames, to keep the CPU
+    test short) writes one row per 32-frame clip, then `pisa train` runs GDLT's
+    head on them."""
+    from torchvision.models import video
+
+    from pisa.data.core.feature_store import read_performance
+
+    config = FEATURES / "gdlt_swin3d-b-feat_1xb32-32x1x68-250e_aqa-csv-score.py"
+    torch.manual_seed(0)
+    torch.save(video.swin3d_t(weights=None).state_dict(), tmp_path / "swin3d_t.pth")
+    monkeypatch.setenv("PISA_BACKBONE_WEIGHTS", str(tmp_path / "swin3d_t.pth"))
+    monkeypatch.setenv("PISA_FEATURE_ROOT", str(tmp_path / "features"))
+    monkeypatch.setenv("AQA_ANN_FILE", str(setup["data"] / "annotations.csv"))
+    small = [f"{n}.dataset.{k}" for n in LOADERS for k in (
+        "extractor.backbone.type=TorchvisionSwin3DT", "source.pipeline.1.size=(32,32)",
+        "source.pipeline.1.resize=(36,64)")]
+    assert pisa_main(["extract-features", str(config), "--no-progress", "--device", "cpu",
+                      "--cfg-options", *small]) == 0
+    (folder,) = [p for p in (tmp_path / "features").iterdir() if p.is_dir()]
+    (first,) = [p.stem for p in folder.glob("*.npy")][:1]
+    layout = read_performance(folder, {"perf_id": first})
+    feats = np.load(layout["feature_file"])
+    frames = np.asarray(layout["frame_inds"]).reshape(len(feats), -1)
+    assert feats.shape[1] == 768 and frames.shape[1] == 32  # Swin3D-T's dim, 32-frame clips
+    assert np.all(np.diff(frames.reshape(-1)) == 1)  # consecutive, non-overlapping clips
+    assert pisa_main(["train", str(config), "--work-dir", str(tmp_path / "run"), "--cfg-options", *small,
+                      "train_cfg.max_epochs=1", "model.in_features=768", "baselines=[]",
+                      "train_dataloader.batch_size=4"]) == 0
+    assert (tmp_path / "run" / "results.json").is_file()
