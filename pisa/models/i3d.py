@@ -188,8 +188,14 @@ class I3D(nn.Module):
             self.logits.requires_grad_(False)
         self.out_features = 1024 if feature == "mixed_5c" else int(num_classes)
         if pretrained:
-            load_backbone_weights(self, pretrained, prefix=pretrained_prefix,
-                                  convert=self.convert_state_dict, require_all=True)
+            try:
+                load_backbone_weights(self, pretrained, prefix=pretrained_prefix,
+                                      convert=self.convert_state_dict, require_all=True)
+            except ValueError as err:
+                if str(err).startswith("not an I3D state dict"):
+                    raise ValueError(f"I3D: {str(pretrained)!r} is {err}") from None
+                raise ValueError(f"I3D: expected the pytorch-i3d layout (rgb_imagenet.pt) or "
+                                 f"CoRe's (model_rgb.pth); {err}") from None
 
     def convert_state_dict(self, state: StateDict) -> StateDict:
         """A shared file's state dict in this network's names, with the BatchNorm counters
