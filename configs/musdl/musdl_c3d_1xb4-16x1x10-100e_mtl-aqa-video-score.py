@@ -4,20 +4,13 @@
 # sorted, the middle three summed, times the dive's difficulty. Adam 1e-4 with weight
 # decay 1e-5. The judges' scores are in the augmented annotation file of the MUSDL
 # release (MTL-AQA/data/info/augmented_final_annotations_dict.pkl, in ann_dir).
-_base_ = ['../usdl/usdl_c3d_1xb4-16x1x10-100e_mtl-aqa-video-score.py']
-meta_keys = ('difficulty', 'judge_scores')
+_base_ = ['../usdl/usdl_c3d_1xb4-16x1x10-100e_mtl-aqa-video-score.py', '_musdl_diving.py']
 # the dataset base's pipelines, their packing step told to pack the keys above
-pack = dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys)
+pack = dict(type='PackAQAInputs', modalities=('video', ), meta_keys=_base_.musdl_meta_keys)
 train_pipeline = _base_.train_pipeline[:-1] + [pack]
 test_pipeline = _base_.test_pipeline[:-1] + [pack]
 annotations = dict(annotation_file='augmented_final_annotations_dict.pkl')
 train_dataloader = dict(dataset=dict(annotations, pipeline=train_pipeline))
 test_dataloader = dict(dataset=dict(annotations, pipeline=test_pipeline))
-model = dict(
-    target_keys=('judge_scores', ),
-    multiply_by='difficulty',
-    head=dict(_delete_=True, type='MUSDLHead', num_judges=7, num_bins=21, judge_min=0.0,
-              judge_max=10.0, hidden=(256, 128), drop_extremes=2),
-    losses=[dict(type='MUSDLLoss', num_judges=7, judge_min=0.0, judge_max=10.0, sigma=5.0,
-                 judge_key='judge_scores')])
-optim_wrapper = dict(optimizer=dict(weight_decay=1e-5))
+model = _base_.musdl_model
+optim_wrapper = _base_.musdl_optim_wrapper

@@ -5,18 +5,11 @@
 # the middle three judges' argmax scores summed times the difficulty; weight decay 1e-5
 # (github.com/nzl-thu/MUSDL, MTL-AQA/run.sh). FineDiving's records carry the judges'
 # scores and the difficulty (FineDivingDataset).
-_base_ = ['../usdl/usdl_i3d_1xb4-16x1x9-100e_finediving-video-score.py']
-meta_keys = ('difficulty', 'judge_scores')
-pack = dict(type='PackAQAInputs', modalities=('video', ), meta_keys=meta_keys)
+_base_ = ['../usdl/usdl_i3d_1xb4-16x1x9-100e_finediving-video-score.py', '_musdl_diving.py']
+pack = dict(type='PackAQAInputs', modalities=('video', ), meta_keys=_base_.musdl_meta_keys)
 train_pipeline = _base_.train_pipeline[:-1] + [pack]
 test_pipeline = _base_.test_pipeline[:-1] + [pack]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-model = dict(
-    target_keys=('judge_scores', ),
-    multiply_by='difficulty',
-    head=dict(_delete_=True, type='MUSDLHead', num_judges=7, num_bins=21, judge_min=0.0,
-              judge_max=10.0, hidden=(256, 128), drop_extremes=2),
-    losses=[dict(type='MUSDLLoss', num_judges=7, judge_min=0.0, judge_max=10.0, sigma=5.0,
-                 judge_key='judge_scores')])
-optim_wrapper = dict(optimizer=dict(weight_decay=1e-5))
+model = _base_.musdl_model
+optim_wrapper = _base_.musdl_optim_wrapper
