@@ -8,44 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import List
 
 from pisa.commands import CLIError, add_config_arguments, logs_to_stderr
-
-
-def parse_crop(text: Optional[str]) -> Optional[Tuple[float, float, float, float]]:
-    """``"x1,y1,x2,y2"`` -> four floats (source pixels); None stays None."""
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise CLIError(f"--crop must be four numbers x1,y1,x2,y2, got {text!r}")
-    return values  # type: ignore[return-value]
-
-
-def parse_meta_value(text: str) -> Any:
-    """``"3"`` -> 3, ``"3.2"`` -> 3.2, anything else the string itself."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_meta(items: Optional[Sequence[str]]) -> Dict[str, Any]:
-    """``["difficulty=3.2", "dive=107B"]`` -> ``{'difficulty': 3.2, 'dive': '107B'}``."""
-    meta: Dict[str, Any] = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise CLIError(f"--meta takes KEY=VALUE, got {item!r}")
-        meta[key.strip()] = parse_meta_value(value.strip())
-    return meta
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,11 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pisa.apis import init_assessor
+    from pisa.apis.assessment_io import parse_crop, parse_meta, prediction_record
     from pisa.evaluation.assessment import format_prediction, plot_timeline
-    from pisa.io.atomic import dumps_json, to_jsonable, write_json
+    from pisa.io.atomic import dumps_json, write_json
 
-    crop = parse_crop(args.crop)
-    meta = parse_meta(args.meta)
+    try:
+        crop = parse_crop(args.crop)
+        meta = parse_meta(args.meta)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
     if args.batch_size < 1:
         raise CLIError(f"--batch-size must be >= 1, got {args.batch_size}")
     missing = [m for m in args.media if not Path(m).is_file()]
@@ -86,15 +55,16 @@ def run(args: argparse.Namespace) -> int:
     for media in args.media:
         with logs_to_stderr():
             pred = assessor.assess(media, crop=crop, progress=not args.no_progress, meta=meta)
-        results.append(pred.to_dict())
+        record = prediction_record(pred)
+        results.append(record)
         if args.out:
             stem = Path(media).stem
             plot_timeline(pred, Path(args.out) / f"{stem}_timeline.png")
-            write_json(Path(args.out) / f"{stem}_prediction.json", pred.to_dict())
+            write_json(Path(args.out) / f"{stem}_prediction.json", record)
         if not args.json:
             print(format_prediction(pred), flush=True)
     if args.json:
         sys.stdout.write(dumps_json({
             "config": str(args.config), "checkpoint": str(args.checkpoint),
-            "recordings": to_jsonable(results)}) + "\n")
+            "recordings": results}) + "\n")
     return 0
