@@ -98,6 +98,40 @@ class Assessor:
     def check_meta(self, media: PathLike, meta: Optional[Dict[str, Any]]) -> None:
         """Check a recording's ``meta`` before it is assessed (nothing to check here)."""
 
+    def adapter_config(self) -> Dict[str, Any]:
+        """The config of the adapter that holds the recording (here the dataset config)."""
+        return self.dataset_cfg
+
+    def media_config(self) -> Dict[str, Any]:
+        """The config of the dataset that decodes the recording's media (here the
+        adapter's)."""
+        return self.adapter_config()
+
+    def describe(self) -> Dict[str, Any]:
+        """What this assessor answers, before any recording is assessed: ``dataset`` (as
+        an assessment names it), ``modalities`` (what the media check demands of a
+        recording: ``'video'``, ``'audio'``, ``'notes'``; a recording is always a video
+        file, its frames set the samples), ``clip_sampler`` (the config's, None: the
+        adapter's default), ``task`` (``'level'`` or ``'score'``), ``num_classes`` (levels
+        1..C; 0 for a score model), the ``decision`` rule and ``temperature`` of a level
+        model (the first member's), and ``members`` (checkpoints averaged)."""
+        import inspect
+
+        cfg = self.adapter_config()
+        meta = dict(getattr(self.dataset_type, "METAINFO", None) or {})
+        meta.update(cfg.get("metainfo") or {})
+        classes = 0 if cfg.get("task") == "score" else int(
+            cfg.get("num_classes", meta.get("num_classes", 0)) or 0)
+        media = self.media_config()
+        default = inspect.signature(AQABaseDataset.__init__).parameters["modalities"].default
+        rule = getattr(self.model, "decision_rule", None)
+        return {"dataset": f"{self.dataset_type.__name__} from {self.source}", "modalities": list(media.get("modalities") or default),
+                "clip_sampler": media.get("clip_sampler"),
+                "task": "level" if classes else "score", "num_classes": classes,
+                "decision": repr(rule) if classes and rule is not None else None,
+                "temperature": float(getattr(self.model, "temperature", 1.0)) if classes else None,
+                "members": len(self.models)}
+
     def recording_config(self, media: PathLike, crop: Optional[Sequence[float]] = None,
                          sampler: Optional[Dict[str, Any]] = None,
                          meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:

@@ -49,6 +49,10 @@ class FeatureAssessor(Assessor):
             manifest_extractor_spec(self.manifest), self.device,
             expected_sha256=self.manifest["weights"]["sha256"])
 
+    def media_config(self) -> Dict[str, Any]:
+        """The manifest's source dataset config: it decodes the recording's media."""
+        return self.manifest["source_dataset"]
+
     def recording_dataset(self, media: PathLike, crop: Optional[Sequence[float]] = None,
                           sampler: Optional[Dict[str, Any]] = None,
                           meta: Optional[Dict[str, Any]] = None) -> AQABaseDataset:

@@ -50,6 +50,10 @@ class PairAssessor(Assessor):
         """The exemplar pool (:func:`exemplar_pool`), read once."""
         return {"exemplars": exemplar_pool(dataset_cfg, source)}
 
+    def adapter_config(self) -> Dict[str, Any]:
+        """The wrapped (query) adapter's config."""
+        return wrapped_dataset_config(self.dataset_cfg)
+
     def check_meta(self, media: PathLike, meta: Optional[Dict[str, Any]]) -> None:
         """A pair-wise config's exemplars share the query's ``same`` keys: ``meta`` must
         give each (a ``ValueError`` naming the missing ones)."""
