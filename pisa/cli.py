@@ -19,6 +19,7 @@ COMMANDS = {
     "reproduce": ("pisa.commands.reproduce", "the PISA paper's Table 1 over seeds under one protocol"),
     "config": ("pisa.commands.config", "print a config merged with its bases and overrides"),
     "predict": ("pisa.commands.predict", "predict the level of whole recordings, with a per-segment timeline"),
+    "serve": ("pisa.commands.serve", "serve a trained model over HTTP, with a page to assess recordings"),
     "synth": ("pisa.commands.synth", "render a synthetic PISA-like dataset of piano performances"),
     "export-backbone": ("pisa.commands.export_backbone", "export a backbone's weights from a checkpoint"),
 }
