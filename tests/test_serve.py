@@ -10,7 +10,6 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -272,65 +271,22 @@ def test_a_full_queue_is_answered_503_at_once_and_a_late_one_504(recording, tmp_
 
 
 # -- the page ------------------------------------------------------------------------
-def browser_paths():
-    """``(chromium, chromedriver)`` of the system (Debian's packages), or a skip."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (chromium and driver):
+def test_the_page_shows_the_level_of_the_json_answer(server, recording, predicted):
+    from browser import assess_on_page, browser_paths, headless_chromium
+
+    if browser_paths() is None:
         pytest.skip("chromium and chromedriver are not installed (scripts/test.sh installs "
                     "Debian's chromium and chromium-driver with apt)")
     pytest.importorskip("selenium", reason="selenium is in the 'test' extra")
-    return chromium, driver
-
-
-@contextlib.contextmanager
-def headless_chromium(width: int = 1000, height: int = 1400):
-    """Headless Chromium through the system chromedriver; Selenium Manager (which
-    downloads drivers) is never called."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common import selenium_manager
-
-    chromium, driver_path = browser_paths()
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("Selenium Manager was called: it downloads drivers")
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                f"--window-size={width},{height}"):
-        options.add_argument(arg)
-    saved = selenium_manager.SeleniumManager.binary_paths
-    selenium_manager.SeleniumManager.binary_paths = refuse
-    try:
-        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    finally:
-        selenium_manager.SeleniumManager.binary_paths = saved
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def test_the_page_shows_the_level_of_the_json_answer(server, recording, predicted):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
-    state = lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-state")  # noqa: E731
     with headless_chromium() as driver:
-        driver.get(server["url"])
-        WebDriverWait(driver, 30).until(lambda d: state(d) == "ready")
-        token = driver.find_element(By.ID, "token")
-        assert token.is_displayed()  # the server asks for a token: the page does too
-        token.send_keys(TOKEN)
-        driver.find_element(By.ID, "crop").send_keys(CROP_TEXT)
-        driver.find_element(By.ID, "file").send_keys(str(recording["video"]))
-        WebDriverWait(driver, 60).until(lambda d: state(d) in ("done", "error"))
-        assert state(driver) == "done", driver.find_element(By.ID, "status").text
+        state = assess_on_page(driver, server["url"], recording["video"], TOKEN, CROP_TEXT)
+        assert state == "done", driver.find_element(By.ID, "status").text
+        assert driver.find_element(By.ID, "token").is_displayed()  # the server asks for one
         assert int(driver.find_element(By.ID, "level").text) == predicted["level"]
         lo, hi = predicted["interval"]
-        assert driver.find_element(By.ID, "interval").text == f"{lo}–{hi}"
+        assert driver.find_element(By.ID, "interval").text == f"{lo}\u2013{hi}"
         assert driver.find_element(By.ID, "confidence").text == f"{predicted['confidence']:.2f}"
         assert len(driver.find_elements(By.CSS_SELECTOR, "#timeline rect.segment")) == 5
         bars = driver.find_elements(By.CSS_SELECTOR, "#probs li")

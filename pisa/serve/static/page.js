@@ -40,9 +40,12 @@ function niceStep(span, count) {
   return 10 * power;
 }
 
-// An SVG plot frame: x in seconds [0, x1], y in [y0, y1]; returns the svg and scales.
-function frame(container, x1, y0, y1, height, yTicks, yLabel) {
-  const W = 800, left = 46, right = 12, top = 10, bottom = 30;
+// An SVG plot frame: x in seconds [0, x1], y in [y0, y1]; returns the svg and scales. It is
+// drawn at the container's own width in pixels, so its text reads the same on a phone.
+function frame(container, x1, y0, y1, tallest, yTicks, yLabel) {
+  const W = Math.min(Math.max(Math.round(container.clientWidth) || 800, 280), 1200);
+  const height = Math.round(Math.min(tallest, Math.max(170, 0.6 * W)));
+  const left = 46, right = 12, top = 10, bottom = 30;
   const svg = el("svg", { viewBox: `0 0 ${W} ${height}`, role: "img" });
   const sx = (t) => left + (W - left - right) * (x1 > 0 ? t / x1 : 0);
   const sy = (v) => top + (height - top - bottom) * (1 - (v - y0) / (y1 - y0 || 1));
@@ -52,7 +55,7 @@ function frame(container, x1, y0, y1, height, yTicks, yLabel) {
     el("line", { x1: left, x2: W - right, y1: sy(v), y2: sy(v), stroke: "#eceff2" }, svg);
     el("text", { x: left - 6, y: sy(v) + 4, "text-anchor": "end" }, svg).textContent = String(v);
   }
-  const step = niceStep(x1, 8);
+  const step = niceStep(x1, Math.max(3, Math.floor(W / 110)));
   for (let t = 0; t <= x1 + 1e-9; t += step) {
     el("line", { x1: sx(t), x2: sx(t), y1: height - bottom, y2: height - bottom + 4, stroke: "#8a939c" }, svg);
     el("text", { x: sx(t), y: height - bottom + 16, "text-anchor": "middle" }, svg).textContent =
@@ -65,10 +68,19 @@ function frame(container, x1, y0, y1, height, yTicks, yLabel) {
   return { svg, sx, sy };
 }
 
+// The recording's length in seconds: the time axis the timeline and the piano roll share.
+function recordingEnd(rec) {
+  const segs = rec.segments || [];
+  const notes = (rec.evidence && rec.evidence.notes && rec.evidence.notes.events) || [];
+  const ends = [rec.num_frames / rec.fps, segs.length ? segs[segs.length - 1].end_s : 0,
+                ...notes.map((e) => e[1])].filter((v) => isFinite(v));
+  return Math.max(...ends, 1e-3);
+}
+
 function drawTimeline(rec) {
   const segs = rec.segments || [];
   const classes = (rec.probs || []).length;
-  const end = segs.length ? segs[segs.length - 1].end_s : (rec.num_frames / rec.fps) || 1;
+  const end = recordingEnd(rec);
   const regs = segs.map((s) => s.regression).filter((v) => v !== null && isFinite(v));
   let y0, y1, ticks;
   if (classes) {
@@ -143,9 +155,7 @@ function drawNotes(rec) {
   $("notes").hidden = !notes;
   if (!notes) return;
   const events = notes.events || [];
-  const segs = rec.segments || [];
-  const end = Math.max(segs.length ? segs[segs.length - 1].end_s : 0,
-                       ...events.map((e) => e[1]), 1e-3);
+  const end = recordingEnd(rec);
   const pitches = events.map((e) => e[2]);
   const p0 = (pitches.length ? Math.min(...pitches) : 60) - 2;
   const p1 = (pitches.length ? Math.max(...pitches) : 72) + 2;
@@ -161,7 +171,10 @@ function drawNotes(rec) {
   $("notes-about").textContent = `${notes.count} notes (${notes.transcriber || "transcribed"})`;
 }
 
+let shown = null;  // the record on the page, drawn again when the width changes
+
 function render(rec) {
+  shown = rec;
   const isScore = rec.score !== null && rec.score !== undefined;
   $("what").textContent = isScore ? "Score" : "Level";
   $("level").textContent = isScore ? rec.score.toFixed(2) : String(rec.level);
@@ -265,6 +278,14 @@ async function start() {
     drop.addEventListener(kind, (e) => { e.preventDefault(); drop.classList.remove("over"); });
   }
   drop.addEventListener("drop", (e) => assess(e.dataTransfer.files[0]));
+  let width = window.innerWidth;
+  window.addEventListener("resize", () => {
+    if (shown && window.innerWidth !== width) {
+      width = window.innerWidth;
+      drawTimeline(shown);
+      drawNotes(shown);
+    }
+  });
   document.body.dataset.state = "ready";
 }
 
