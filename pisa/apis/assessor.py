@@ -137,11 +137,13 @@ class Assessor:
                          meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """The dataset config of the one-recording test dataset of ``media`` (its record
         with the keys of ``meta``): the config's adapter type and pipeline, its sampler
-        (or ``sampler``, a clip sampler config), no prepared cache, and any bad media an
-        error."""
+        (or ``sampler``, a clip sampler config), no prepared cache, any bad media an
+        error, and its few samples not serialised (mmengine's serialisation runs a full
+        ``gc.collect``, a quarter of a second in a loaded process)."""
         ds_cfg = dict(copy.deepcopy(self.dataset_cfg),
                       recordings=[recording_record(media, crop, meta)],
-                      test_mode=True, cache_dir=None, on_bad_sample="error", lazy_init=False)
+                      test_mode=True, cache_dir=None, on_bad_sample="error", lazy_init=False,
+                      serialize_data=False)
         if sampler is not None:
             ds_cfg["clip_sampler"] = dict(sampler)
         return ds_cfg

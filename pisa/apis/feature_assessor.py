@@ -64,12 +64,13 @@ class FeatureAssessor(Assessor):
 
         source_cfg = dict(copy.deepcopy(self.manifest["source_dataset"]),
                           recordings=[recording_record(media, crop, meta)], test_mode=True,
-                          cache_dir=None, on_bad_sample="error", lazy_init=False)
+                          cache_dir=None, on_bad_sample="error", lazy_init=False,
+                          serialize_data=False)
         if sampler is not None:
             source_cfg["clip_sampler"] = dict(sampler)
         source = DATASETS.build(source_cfg)
         record = recording_features(source, self.extractor,
                                     batch_size=max(16, self.batch_size))
         ds_cfg = dict(copy.deepcopy(self.dataset_cfg), recordings=[record], test_mode=True,
-                      on_bad_sample="error", lazy_init=False)
+                      on_bad_sample="error", lazy_init=False, serialize_data=False)
         return DATASETS.build(ds_cfg)
