@@ -270,6 +270,24 @@ def test_a_full_queue_is_answered_503_at_once_and_a_late_one_504(recording, tmp_
     assert not root.exists()  # removed when the app shut down
 
 
+class BrokenAssessor(HeldAssessor):
+    def assess(self, media, crop=None, meta=None, progress=False):
+        raise RuntimeError(f"a bug, reading {media}")
+
+
+def test_an_unexpected_error_is_one_line_500_and_its_traceback_stays_in_the_log(
+        recording, tmp_path, caplog):
+    app = create_app(BrokenAssessor(), ServeSettings(upload_dir=str(tmp_path)))
+    root = app.state.service.uploads.root
+    with thread_server(app) as url:
+        status, answer = assess_file(url, recording["video"])
+    assert status == 500 and list(answer) == ["error"]
+    assert answer["error"] == ("internal error (RuntimeError); the traceback is in the "
+                               "server's log")
+    assert "Traceback" in caplog.text and "a bug, reading" in caplog.text
+    assert not root.exists()
+
+
 # -- the page ------------------------------------------------------------------------
 def test_the_page_shows_the_level_of_the_json_answer(server, recording, predicted):
     from browser import assess_on_page, browser_paths, headless_chromium
