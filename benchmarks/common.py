@@ -47,6 +47,11 @@ class Settings:
     #: transcription benchmark: `pisa synth` performances and their mean played seconds
     transcription_performances: int = 40
     transcription_seconds: float = 18.0
+    #: serve benchmark: concurrent clients, uploads per client, each one's recording
+    serve_clients: int = 4
+    serve_requests: int = 4
+    serve_frames: int = 300
+    serve_size: Tuple[int, int] = (640, 360)
 
     @classmethod
     def for_mode(cls, quick: bool) -> "Settings":
@@ -57,7 +62,8 @@ class Settings:
                    fast_batch=1, fast_repeats=2, predict_widths=(32, 64, 128, 128, 128),
                    predict_clips=2, memory_performances=2,
                    memory_size=(160, 120), accuracy_run=False, wait_performances=6,
-                   wait_seconds=10.0, transcription_performances=8, transcription_seconds=8.0)
+                   wait_seconds=10.0, transcription_performances=8, transcription_seconds=8.0,
+                   serve_requests=2, serve_frames=96, serve_size=(320, 240))
 
 
 @dataclass

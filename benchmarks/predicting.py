@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import torch
 
@@ -37,6 +37,20 @@ def predict_config(widths: Sequence[int], num_clips: int = NUM_CLIPS) -> str:
     return f"model = {model!r}\ntest_dataloader = {loader!r}\n"
 
 
+def write_predict_model(widths: Sequence[int], num_clips: int, work_dir: Path) -> Tuple[Path, Path]:
+    """``(config, checkpoint)`` of :func:`predict_config`'s model, its weights drawn from
+    seed 0, written into ``work_dir``."""
+    from pisa.engine.config_loader import load_config
+    from pisa.registry import MODELS
+
+    config = work_dir / "predict_config.py"
+    config.write_text(predict_config(widths, num_clips))
+    torch.manual_seed(0)
+    checkpoint = work_dir / "predict_weights.pth"
+    torch.save(MODELS.build(load_config(config).model).state_dict(), checkpoint)
+    return config, checkpoint
+
+
 def bench_predict(video: Path, crop: Sequence[int], widths: Sequence[int], work_dir: Path,
                   num_clips: int = NUM_CLIPS) -> Result:
     """End-to-end :meth:`pisa.apis.Assessor.assess` time (decode, audio, mel images,
@@ -44,15 +58,8 @@ def bench_predict(video: Path, crop: Sequence[int], widths: Sequence[int], work_
     from mmengine.dataset import default_collate
 
     from pisa.apis import init_assessor
-    from pisa.engine.config_loader import load_config
-    from pisa.registry import MODELS
 
-    config = work_dir / "predict_config.py"
-    config.write_text(predict_config(widths, num_clips))
-
-    torch.manual_seed(0)
-    checkpoint = work_dir / "predict_weights.pth"
-    torch.save(MODELS.build(load_config(config).model).state_dict(), checkpoint)
+    config, checkpoint = write_predict_model(widths, num_clips, work_dir)
     assessor = init_assessor(config, checkpoint)
 
     # the assessment's own samples (its dataset and DataLoader), collated up front: not timed

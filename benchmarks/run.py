@@ -29,7 +29,8 @@ from pisa.io.atomic import write_json  # noqa: E402
 #: every benchmark, in the order they run
 BENCHMARKS = ("prepare_throughput", "cached_sample_load", "nocache_sample_load", "train_step",
               "fast_path", "predict", "memory", "data_wait_cached", "data_wait_uncached",
-              "first_epoch_fill", "feature_epoch", "transcription", "transcription_f1") + BACKBONE_KEYS
+              "first_epoch_fill", "feature_epoch", "transcription", "transcription_f1",
+              "serve") + BACKBONE_KEYS
 
 
 def cpu_model() -> str:
@@ -128,7 +129,8 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
     ``date``, ``inputs``, ``results`` (key -> :class:`Result` dict, or ``{'error': ...}``),
     ``seconds`` and, with ``profile``, ``profiles`` (benchmark -> :func:`profile_summary`;
     profiling slows the figures, so profile runs are for finding bounds, not for figures)."""
-    from benchmarks import backbones, features, loading, memory, predicting, training, transcription
+    from benchmarks import (backbones, features, loading, memory, predicting, serving, training,
+                            transcription)
 
     wanted = list(BENCHMARKS if only is None else only)
     unknown = [w for w in wanted if w not in BENCHMARKS]
@@ -166,6 +168,7 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
         "data_wait_cached": lambda: training.bench_data_wait(settings, root),
         "feature_epoch": lambda: [features.bench_feature_epoch(settings, root)],
         "transcription": lambda: transcription.bench_transcription(settings, root),
+        "serve": lambda: [serving.bench_serve(settings, root / "serve")],
         "backbone_forward": lambda: backbones.bench_backbone_forward(
             settings, root, [e for e in backbones.BACKBONES if backbones.result_key(e[0]) in wanted]),
     }
@@ -247,7 +250,9 @@ def scaled_down_note(settings: Settings) -> str:
             f"{settings.fast_repeats} repeats; "
             f"memory on {settings.memory_performances} vs {10 * settings.memory_performances} "
             f"performances; transcription on {settings.transcription_performances} synthetic "
-            f"performances of {settings.transcription_seconds:g} s; no accuracy run; "
+            f"performances of {settings.transcription_seconds:g} s; serve with "
+            f"{settings.serve_clients} clients x {settings.serve_requests} uploads of "
+            f"{settings.serve_frames} frames; no accuracy run; "
             f"backbone forward: one timed batch of 2 per mode")
 
 
@@ -258,6 +263,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"F1 {value:.3f}"
     if unit == "clips/s":
         return f"{value:.3g} clips/s"
+    if unit == "req/s":
+        return f"{value:.2f} req/s"
     return f"{value:.1f} {unit}"
 
 

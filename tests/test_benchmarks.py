@@ -75,7 +75,8 @@ def tiny_settings() -> Settings:
                     predict_widths=(2, 4, 4, 4, 4), predict_clips=2, memory_performances=1,
                     memory_size=(64, 48), memory_frames=160, accuracy_run=False,
                     wait_performances=6, wait_seconds=4.0, transcription_performances=2,
-                    transcription_seconds=2.0)
+                    transcription_seconds=2.0, serve_clients=2, serve_requests=1, serve_frames=40,
+                    serve_size=(64, 48))
 
 
 @pytest.mark.slow
