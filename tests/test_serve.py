@@ -29,7 +29,7 @@ from media import make_wav  # noqa: E402
 from pisa.cli import main  # noqa: E402
 from pisa.evaluation.assessment import RecordingPrediction  # noqa: E402
 from pisa.serve.app import ServeSettings, create_app, listening_socket, server_url, uvicorn_server  # noqa: E402
-from pisa.serve.client import assess_bytes, assess_file, get_json  # noqa: E402
+from pisa.serve.client import assess_bytes, assess_file, get_json, request  # noqa: E402
 from pisa.serve.process import ServerProcess  # noqa: E402
 from test_predict import CROP, recording  # noqa: E402,F401  (the module's tiny model and recordings)
 
@@ -179,6 +179,9 @@ def test_without_the_token_a_request_is_refused_401(server, recording):
         assert status == 401 and "Authorization: Bearer" in answer["error"]
         assert get_json(url + "model", token=token)[0] == 401
     assert get_json(url + "health")[0] == 200  # the health check and the page are open
+    for page_file in ("", "static/page.js", "static/page.css"):
+        assert request(url + page_file)[0] == 200
+    assert request(url + "static/app.py") == (404, {"error": "not found: /static/app.py"})
     assert folder_is_empty(server["root"])
 
 

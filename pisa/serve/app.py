@@ -9,8 +9,9 @@
 - ``GET /model``: the config and checkpoint, and what the assessor answers
   (:meth:`pisa.apis.Assessor.describe`).
 - ``GET /health``: ``{"status": "ok", ...}`` with the pool's load and the upload limit.
-- ``GET /``: the page (``static/``: plain HTML, JavaScript and CSS, nothing fetched
-  from elsewhere).
+- ``GET /``: the page (``page.html`` with ``/static/page.js`` and ``/static/page.css``,
+  shipped beside this module: plain HTML, JavaScript and CSS, nothing fetched from
+  elsewhere).
 
 With a token every endpoint but ``/health`` and the page's files asks for
 ``Authorization: Bearer <token>`` (401). A request is admitted to the
@@ -40,7 +41,9 @@ from pisa.serve.worker_pool import WorkerPool
 
 logger = logging.getLogger("pisa.serve")
 
-STATIC = Path(__file__).resolve().parent / "static"
+HERE = Path(__file__).resolve().parent
+#: the page's own files under /static/, with their media types
+PAGE_FILES = {"page.js": "text/javascript; charset=utf-8", "page.css": "text/css; charset=utf-8"}
 #: headers of every answer; the page may load only its own files
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff", "referrer-policy": "no-referrer",
@@ -189,8 +192,7 @@ def create_app(assessor: Any, settings: ServeSettings) -> Any:
 
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse
-    from fastapi.staticfiles import StaticFiles
+    from fastapi.responses import HTMLResponse, JSONResponse, Response
     from starlette.exceptions import HTTPException
 
     service = Service(assessor, settings)
@@ -206,8 +208,8 @@ def create_app(assessor: Any, settings: ServeSettings) -> Any:
                   lifespan=lifespan)
     app.state.service = service
     app.add_middleware(SecurityHeaders)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    page = (HERE / "page.html").read_text(encoding="utf-8")
+    page_files = {name: (HERE / name).read_bytes() for name in PAGE_FILES}
 
     @app.exception_handler(ServeError)
     async def serve_error(request: Request, err: ServeError) -> Any:
@@ -233,6 +235,12 @@ def create_app(assessor: Any, settings: ServeSettings) -> Any:
     @app.get("/", response_class=HTMLResponse)
     async def index() -> Any:
         return HTMLResponse(page)
+
+    @app.get("/static/{name}")
+    async def page_file(name: str) -> Any:
+        if name not in page_files:
+            raise ServeError(404, f"not found: /static/{name}")
+        return Response(page_files[name], media_type=PAGE_FILES[name])
 
     @app.get("/health")
     async def health() -> Any:
