@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-pytest.importorskip("fastapi", reason="pisa serve needs the 'serve' extra (scripts/setup.sh installs it)")
+pytest.importorskip("fastapi",
+                    reason="pisa serve needs the 'serve' extra (scripts/setup.sh installs it)")
 
 from media import make_wav  # noqa: E402
 from pisa.cli import main  # noqa: E402
@@ -31,7 +32,11 @@ from pisa.evaluation.assessment import RecordingPrediction  # noqa: E402
 from pisa.serve.app import ServeSettings, create_app, listening_socket, server_url, uvicorn_server  # noqa: E402
 from pisa.serve.client import assess_bytes, assess_file, get_json, request  # noqa: E402
 from pisa.serve.process import ServerProcess  # noqa: E402
-from test_predict import CROP, recording  # noqa: E402,F401  (the module's tiny model and recordings)
+import test_predict  # noqa: E402
+from test_predict import CROP  # noqa: E402
+
+#: the tiny model and recordings of tests/test_predict.py (a module fixture)
+recording = test_predict.recording
 
 TOKEN = "test-token-0123456789"
 CROP_TEXT = ",".join(map(str, CROP))
@@ -100,7 +105,8 @@ def test_an_upload_is_answered_with_the_record_pisa_predict_prints(server, recor
     # what the model is, and the health check (no token needed)
     status, info = get_json(server["url"] + "model", token=TOKEN)
     assert status == 200
-    assert info["config"] == str(recording["config"]) and info["checkpoint"] == str(recording["ckpt"])
+    assert info["config"] == str(recording["config"])
+    assert info["checkpoint"] == str(recording["ckpt"])
     assert info["task"] == "level" and info["num_classes"] == 10
     assert info["decision"] == "ArgmaxLevel()" and info["modalities"] == ["video", "audio"]
     assert info["max_upload_bytes"] == 50_000
@@ -131,7 +137,8 @@ def test_bad_uploads_get_their_4xx_with_one_line_and_leave_no_file(server, recor
     cases = [
         ("empty.mp4", b"", 400, "is empty (0 bytes)"),
         ("cut.mp4", video[: len(video) * 6 // 10], 400, "cannot open as a video (truncated"),
-        ("notes.mp4", b"this is a text file, not a video\n" * 20, 415, "the upload is text, not a video"),
+        ("notes.mp4", b"this is a text file, not a video\n" * 20, 415,
+         "the upload is text, not a video"),
         ("tone.mp4", wav, 415, "the upload is WAV audio, without video"),
         ("image.mp4", b"\x89PNG\r\n\x1a\n" + bytes(200), 415, "is a PNG image, not a video"),
         ("big.mp4", video + bytes(100_000), 413, "over the server's limit of 0.05 MB"),
@@ -317,7 +324,8 @@ def test_the_page_shows_the_level_of_the_json_answer(server, recording, predicte
         assert not driver.find_element(By.ID, "notes").is_displayed()  # no notes in this record
         # readable on a phone: one column, nothing wider than the screen
         driver.set_window_size(390, 844)
-        width = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        width = driver.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], width
     assert folder_is_empty(server["root"])
 

@@ -28,9 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help=f"ask every request for 'Authorization: Bearer TOKEN' "
                         f"(default ${TOKEN_ENV}; the variable keeps it out of the process list)")
     parser.add_argument("--workers", type=int, default=1,
-                        help="assessments at a time (default 1: the model already uses the CPU's threads)")
+                        help="assessments at a time (default 1: the model already uses the "
+                        "CPU's threads)")
     parser.add_argument("--queue", type=int, default=4,
-                        help="requests that may wait for a worker; more are answered 503 (default 4)")
+                        help="requests that may wait for a worker; more are answered 503 "
+                        "(default 4)")
     parser.add_argument("--max-upload-mb", type=float, default=200.0,
                         help="largest recording accepted, in MB (10^6 bytes; default 200)")
     parser.add_argument("--timeout", type=float, default=300.0,
@@ -72,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
                        "pip install 'pisa-aqa[serve]'") from None
     from pisa.apis import init_assessor
     from pisa.apis.inference import member_checkpoints
-    from pisa.serve.app import ServeSettings, create_app, listening_socket, server_url, uvicorn_server
+    from pisa.serve.app import (ServeSettings, create_app, listening_socket, server_url,
+                                uvicorn_server)
 
     try:  # before the model is loaded: a port in use fails fast
         sock = listening_socket(args.host, args.port)

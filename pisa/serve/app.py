@@ -22,7 +22,8 @@ then, 504 for an assessment); its folder is removed after the answer, whatever i
 Every error is one JSON object ``{"error": "<one line>"}``; an unexpected one is logged
 with its traceback and answered 500.
 """
-
+# (no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations,
+# ``Request`` among them, as the objects they name)
 import asyncio
 import hmac
 import json
@@ -94,7 +95,8 @@ def parse_meta_fields(values: Sequence[str]) -> Dict[str, Any]:
     return meta
 
 
-def request_options(fields: Dict[str, List[str]]) -> Tuple[Optional[Tuple[float, ...]], Dict[str, Any]]:
+def request_options(fields: Dict[str, List[str]]
+                    ) -> Tuple[Optional[Tuple[float, ...]], Dict[str, Any]]:
     """``(crop, meta)`` from a form's text fields; a bad one is a 400."""
     crops = fields.get("crop", [])
     if len(crops) > 1:

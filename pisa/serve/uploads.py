@@ -157,7 +157,8 @@ class _Form:
         kind, params = parse_options_header(self._headers.get("content-disposition", b""))
         name = params.get(b"name", b"").decode("utf-8", errors="replace")
         if kind != b"form-data" or not name:
-            return self.fail(400, "a form part has no name (Content-Disposition: form-data; name=...)")
+            return self.fail(400, "a form part has no name "
+                             "(Content-Disposition: form-data; name=...)")
         if name not in FIELDS:
             return self.fail(400, f"unknown form field {name[:40]!r}: send 'file' (the recording) "
                              "and optionally 'crop' and 'meta'")
