@@ -29,7 +29,7 @@ from pisa.apis.pair_assessor import PairAssessor
 from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.data.wrappers.feature_datasets import ClipFeatureDataset
 from pisa.data.wrappers.pair_configs import wrapped_dataset_config
-from pisa.data.wrappers.pairs import ExemplarDataset
+from pisa.data.wrappers.pairs import is_pair_config
 from pisa.engine.hooks.calibration_hook import recorded_decision
 from pisa.engine.checkpoint import run_member_checkpoints
 from pisa.engine.config_loader import dataset_configs, load_config
@@ -78,12 +78,6 @@ def _dataset_class(ds_cfg: Dict[str, Any]) -> Any:
     return DATASETS.get(kind) if isinstance(kind, str) else kind
 
 
-def _is_pairs(ds_cfg: Dict[str, Any]) -> bool:
-    """Whether a dataset config is an :class:`~pisa.data.wrappers.pairs.ExemplarDataset`'s."""
-    cls = _dataset_class(ds_cfg)
-    return isinstance(cls, type) and issubclass(cls, ExemplarDataset)
-
-
 def _reads_features(dataset_type: type) -> bool:
     """Whether the config's dataset reads extracted clip features instead of media."""
     return issubclass(dataset_type, ClipFeatureDataset)
@@ -93,7 +87,7 @@ def assessor_class(ds_cfg: Dict[str, Any], dataset_type: type, where: str) -> Ty
     """The assessor of a dataset config's family (:data:`ASSESSORS`); ``dataset_type``:
     its adapter class (a pair dataset's wrapped adapter). A family no assessor takes is a
     :class:`~pisa.engine.validate.ConfigError` starting with ``where``."""
-    family = ASSESSORS[(_is_pairs(ds_cfg), _reads_features(dataset_type))]
+    family = ASSESSORS[(is_pair_config(ds_cfg), _reads_features(dataset_type))]
     if isinstance(family, str):
         raise ConfigError(f"{where} {family}")
     return family
@@ -112,7 +106,7 @@ def _dataset_config(cfg: Any, source: str) -> Tuple[str, Dict[str, Any], type]:
             "the dataset type, pipeline and clip sampler from it")
     ds_cfg = copy.deepcopy(found[key])
     field, adapter_cfg = "type", ds_cfg
-    if _is_pairs(ds_cfg):
+    if is_pair_config(ds_cfg):
         field, adapter_cfg = "type (the ExemplarDataset's wrapped dataset)", wrapped_dataset_config(ds_cfg)
     kind, cls = adapter_cfg.get("type"), _dataset_class(adapter_cfg)
     if not (isinstance(cls, type) and issubclass(cls, AQABaseDataset)):

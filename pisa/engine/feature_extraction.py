@@ -47,6 +47,7 @@ from pisa.data.core.feature_store import (FEATURE_VERSION, MODALITIES, check_det
 from pisa.io.hashing import file_sha256
 from pisa.data.wrappers.feature_datasets import SPLIT_KEYS, FeatureDataset
 from pisa.data.wrappers.pair_configs import wrapped_dataset_config
+from pisa.data.wrappers.pairs import is_pair_config
 from pisa.engine.config_loader import dataset_configs
 from pisa.engine.validate import ConfigError
 from pisa.models.weights import backbone_prefix, unloaded_tensors, weight_tensors
@@ -99,7 +100,7 @@ def _with_weights(spec: Dict[str, Any], checkpoint: Optional[str], prefix: Optio
 def _query_dataset(ds_cfg: Dict[str, Any]) -> Dict[str, Any]:
     """A pair dataset's (``ExemplarDataset``'s) wrapped dataset config: every performance
     is featurised once, exemplars included; any other dataset config as it is."""
-    return wrapped_dataset_config(ds_cfg) if ds_cfg.get("type") == "ExemplarDataset" else ds_cfg
+    return wrapped_dataset_config(ds_cfg) if is_pair_config(ds_cfg) else ds_cfg
 
 
 def extraction_jobs(cfg: Any, config: str, checkpoint: Optional[str] = None,

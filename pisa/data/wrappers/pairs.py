@@ -399,3 +399,13 @@ class ExemplarDataset(Dataset, AQADatasetInterface):
             raise ValueError(f"{type(self).__name__}: no two training performances share "
                              f"{list(self.same)}, so there are no pair differences")
         return diffs
+
+
+def is_pair_config(ds_cfg: Dict[str, Any]) -> bool:
+    """Whether a dataset config is an :class:`ExemplarDataset`'s (its ``type`` a
+    registered name or the class)."""
+    from pisa.registry import DATASETS
+
+    kind = ds_cfg.get("type")
+    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    return isinstance(cls, type) and issubclass(cls, ExemplarDataset)
