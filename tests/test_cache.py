@@ -13,6 +13,7 @@ import pytest
 from pisa.cli import main
 from pisa.data.core import cache as cache_lib
 from pisa.io import media as media_lib
+from pisa.io.media import video as video_lib
 from pisa.io.media import write_video
 from pisa.registry import DATASETS
 
@@ -125,21 +126,21 @@ def test_a_changed_source_or_setting_is_not_read_from_the_cache(dataset_dir):
 def test_an_interrupted_prepare_leaves_no_entry(dataset_dir, monkeypatch):
     ds = dataset(dataset_dir, "train", cache=False)
     size, sample_rate = ds.cache_settings()
-    real = media_lib.crop_resize
+    real = video_lib.crop_resize_frame
     calls = []
 
-    def fail_on_second_chunk(*args, **kwargs):
+    def fail_in_second_chunk(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 20:  # a frame of the second chunk of 16
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(media_lib, "crop_resize", fail_on_second_chunk)
+    monkeypatch.setattr(video_lib, "crop_resize_frame", fail_in_second_chunk)
     cache = dataset_dir / "partial"
     with pytest.raises(KeyboardInterrupt):
         cache_lib.prepare_entry(ds.performances[0], cache, size, sample_rate, chunk=16)
     assert list(cache.iterdir()) == []  # no half-written entry, not even a temporary one
-    monkeypatch.setattr(media_lib, "crop_resize", real)
+    monkeypatch.setattr(video_lib, "crop_resize_frame", real)
     entry = cache_lib.prepare_entry(ds.performances[0], cache, size, sample_rate, chunk=16)
     assert entry.is_dir() and [p.name for p in cache.iterdir()] == [entry.name]
     meta = cache_lib.read_meta(entry)

@@ -24,6 +24,7 @@ from typing import Any, Dict, Optional, Union
 from mmengine.config import Config
 
 from pisa.engine.validate import DATALOADERS, ConfigError, check_config_paths, validate_config
+from pisa.io.media import use_backends
 
 DATA_ROOT_ENV = "PISA_DATA_ROOT"
 DEFAULT_WORK_ROOT = "work_dirs"
@@ -123,6 +124,8 @@ def load_config(
         except TypeError as err:  # e.g. a nested key under a value that is not a dict
             raise ConfigError(f"{config}: --cfg-options: {err}") from None
     validate_config(cfg, str(config))
+    # the process's decoders, and its DataLoader workers' (through their environment)
+    use_backends(cfg.get("video_backend"), cfg.get("audio_backend"), source=str(config))
     return cfg
 
 

@@ -14,6 +14,8 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from mmengine.config import Config
 
+from pisa.io.media import check_backend_name
+
 
 #: the dataloader sections of a config, in the order a run uses them
 DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
@@ -53,6 +55,9 @@ RUNNER_KEYS = (
     "randomness",
     "experiment_name",
     "model_wrapper_cfg",
+    # the framework's own: which decoders read the media (pisa.io.media.backends)
+    "video_backend",
+    "audio_backend",
 )
 
 #: the keys each section may hold (sections mmengine passes on as keyword arguments)
@@ -198,6 +203,11 @@ def validate_config(cfg: Config, source: str = "config") -> None:
     errors: List[str] = []
     data = cfg._cfg_dict.to_dict()
     check_required_plugins(data.get("required_plugins"), source)
+    for kind in ("video", "audio"):
+        try:
+            check_backend_name(kind, data.get(f"{kind}_backend"), f"{kind}_backend")
+        except ValueError as err:
+            errors.append(str(err))
     for key in data:
         if key not in RUNNER_KEYS:
             close = difflib.get_close_matches(key, RUNNER_KEYS, n=1, cutoff=0.85)

@@ -4,7 +4,8 @@
   (temporary name beside the target, fsync, rename), JSON made strict.
 - :mod:`.safe_load`: every pickle and checkpoint it reads goes through one restricted
   loader with explicit allowlists.
-- :mod:`.media`: reading video (decord), frame folders and audio, chunked crop and
-  resize; writing H.264/AAC and wav test media (PyAV, soundfile).
+- :mod:`.media`: reading video and audio through registered decoder backends (decord,
+  PyAV, torchcodec), frame folders, crop and resize as frames decode;
+  writing H.264/AAC and wav test media (PyAV, soundfile).
 - :mod:`.jsonlines`: reading and appending JSON-lines files.
 """
