@@ -49,7 +49,7 @@ def csv_dataset(root: Path, rows: str, header: str = HEADER, **kw):
 @pytest.mark.parametrize("video, message", [
     ("missing.mp4", r"missing\.mp4: video file not found"),
     ("empty.mp4", r"empty\.mp4: empty file \(0 bytes\)"),
-    ("truncated.mp4", r"truncated\.mp4: cannot open as a video \(truncated or not a video"),
+    ("truncated.mp4", r"truncated\.mp4: cannot open as a video \(truncated, damaged or not a video"),
     ("notes.mp4", r"notes\.mp4: cannot open as a video"),
 ])
 def test_broken_video_files(media, video, message):

@@ -25,9 +25,12 @@ from typing import Callable, Dict, Optional, Tuple, Union
 PathLike = Union[str, os.PathLike]
 
 VIDEO_ENV, AUDIO_ENV, THREADS_ENV = "PISA_VIDEO_BACKEND", "PISA_AUDIO_BACKEND", "PISA_DECODE_THREADS"
-#: defaults, best first: decord where its wheel installs, PyAV (FFmpeg inside its wheels)
-#: everywhere, torchcodec where the system's FFmpeg libraries are present
-VIDEO_ORDER: Tuple[str, ...] = ("decord", "pyav", "torchcodec")
+#: defaults, best first: PyAV (FFmpeg inside its wheels, every platform), torchcodec
+#: where the system's FFmpeg libraries are present, decord where its x86_64 wheels install.
+#: decord last: it fails on rotated videos, returns wrong frames for sparse reads of
+#: HEVC in Matroska, and decodes 720p H.264 at about half PyAV's rate (tests and
+#: benchmarks/loading.py show each)
+VIDEO_ORDER: Tuple[str, ...] = ("pyav", "torchcodec", "decord")
 #: audio: decord's own resampler shifts samples by 16 at its first chunk when it
 #: resamples (measured against libswresample and soxr), so it is not the default
 AUDIO_ORDER: Tuple[str, ...] = ("pyav", "torchcodec", "decord")

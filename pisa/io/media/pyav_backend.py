@@ -39,10 +39,10 @@ class PyAVReader(VideoReader):
                     continue  # the demuxer's closing empty packet
                 stamps.append(int(stamp))
                 keys.append(bool(packet.is_keyframe))
-        except ValueError:
-            raise
-        except Exception:  # av.error.* with FFmpeg's text
+        except av.error.FFmpegError:  # with FFmpeg's text (some are ValueErrors)
             raise cannot_open(path) from None
+        if len(stamps) < (self._stream.frames or 0):  # the data ends before the index does
+            raise cannot_open(path)
         order = np.argsort(np.asarray(stamps, dtype=np.int64), kind="stable")
         self._stamps = np.asarray(stamps, dtype=np.int64)[order]
         self._index = {int(s): i for i, s in enumerate(self._stamps)}
@@ -110,8 +110,6 @@ def read_audio_pyav(path: str, rate: int) -> np.ndarray:
             for frame in container.decode(stream):
                 parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
             parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
-    except ValueError:
-        raise
-    except Exception:  # av.error.* with FFmpeg's text
+    except av.error.FFmpegError:  # with FFmpeg's text (some are ValueErrors)
         raise cannot_read_audio(path) from None
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)

@@ -31,6 +31,8 @@ class TorchcodecReader(VideoReader):
             self.fps = float(meta.average_fps or 0.0)
         except Exception:  # ValueError/RuntimeError with FFmpeg's text
             raise cannot_open(path) from None
+        if self.num_frames < (meta.num_frames_from_header or 0):  # the data ends before the index
+            raise cannot_open(path)
 
     def _decode(self, frames: np.ndarray) -> Iterator[Frame]:
         yield from self._decoder.get_frames_at(indices=[int(i) for i in frames]).data.numpy()
