@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (if needed) and install pisa-aqa with its test tools and the service's
-# dependencies (the 'test' and 'serve' extras) and the plugins in plugins/ into it. Safe to run again: it reinstalls only when a setup.cfg changed.
+# dependencies (the 'test' and 'serve' extras), torchcodec (a decoder backend) and the
+# plugins in plugins/ into it. Safe to run again: it reinstalls only when a setup.cfg changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -26,6 +27,9 @@ pip_install --upgrade pip
 # The torch build is pinned here, not in setup.cfg: the project itself runs on any
 # torch >= 2.1, and this pair is the one known to import together.
 pip_install "torch==2.14.1" "torchvision==0.29.1"
+# torchcodec's releases follow torch's: 0.17 is the one built for torch 2.14 (it runs
+# where the system's FFmpeg libraries are present: scripts/ffmpeg_libs.sh)
+pip_install "torchcodec==0.17.0"
 pip_install -e ".[test,serve]"
 # basic-pitch (plugins/pisa-transcription's model) without its dependencies: its metadata
 # pulls TensorFlow, which the ONNX weights the plugin runs never need; the plugin's own

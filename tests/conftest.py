@@ -39,3 +39,19 @@ def released_pisa_dir() -> Path:
     if missing:
         pytest.skip(f"released PISA annotation files not found in {folder} (set PISA_RELEASED_DIR): {missing}")
     return folder
+
+
+#: the test modules that decode media files: ``scripts/test.sh`` runs them again with each
+#: other video and audio backend selected (``pytest -m media``)
+MEDIA_MODULES = ("test_io", "test_media_backends", "test_cache", "test_cache_fill", "test_bad_inputs",
+                 "test_bad_media_training", "test_baselines", "test_mel_release", "test_samplers")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "media: decodes media files (run again under each backend)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in MEDIA_MODULES:
+            item.add_marker(pytest.mark.media)

@@ -28,6 +28,17 @@ def make_video(path, frames: int = 32, size: Tuple[int, int] = (64, 48), fps: fl
     return write_numbered_video(path, frames, size, fps, audio, tone_at_frame, sample_rate)
 
 
+def refuse_decoders(monkeypatch, why: str = "a decoder was called") -> None:
+    """From now on any video or audio backend raises ``AssertionError(why)``."""
+    from pisa.io.media import audio, video
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(why)
+
+    monkeypatch.setattr(video, "resolve_backend", refuse)
+    monkeypatch.setattr(audio, "resolve_backend", refuse)
+
+
 def make_wav(path, seconds: float = 1.0, sample_rate: int = 16000,
              tone_at: Optional[float] = None) -> Path:
     """Write a mono wav of ``seconds``: silence, then a 440 Hz tone from ``tone_at`` s on."""

@@ -22,6 +22,7 @@ from pisa.data.core import bad_samples as bad_lib  # noqa: E402
 from pisa.data.core.bad_samples import BadSampleError, TooManyBadSamplesError  # noqa: E402
 from pisa.data.core.bad_samples import BadSampleWarning  # noqa: E402
 from pisa.registry import DATASETS  # noqa: E402
+from pisa.io.media import resolve_backend  # noqa: E402
 
 VIDEO_ONLY = [dict(type="DecodeFrames"), dict(type="PackAQAInputs", modalities=("video",))]
 
@@ -68,14 +69,37 @@ def test_a_file_broken_after_the_build_raises_one_line_naming_file_and_frames(cs
     assert (record["file"], record["sample_id"], record["frames"]) == (str(csv_media / "b.mp4"), "b/1", [8, 15])
 
 
-def test_frames_decord_cannot_decode_are_reported_like_a_broken_file(tmp_path):
-    # decord 0.6 opens a 16x16 H.264 video and reads its first frame (the start-up check
-    # passes) but fails on a batch of frames: a real decode failure at training time
-    make_video(tmp_path / "tiny.mp4", frames=16, size=(16, 16), audio=False)
-    (tmp_path / "ann.csv").write_text("id,split,video,target\nt,train,tiny.mp4,4\n")
+def damage_second_half(path: Path) -> None:
+    """Rewrite an mp4 with its index first (``faststart``) and random bytes over the second
+    half of its frame data: the file opens, its frames do not decode."""
+    import av
+
+    moved = path.with_suffix(".faststart.mp4")
+    with av.open(str(path)) as src, av.open(str(moved), "w", options={"movflags": "faststart"}) as dst:
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                dst.mux(packet)
+    data = bytearray(moved.read_bytes())
+    start = data.find(b"mdat") + 4
+    half = start + (len(data) - start) // 2
+    data[half:] = np.random.default_rng(0).integers(0, 256, len(data) - half, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    moved.unlink()
+
+
+@pytest.mark.skipif(resolve_backend("video").name == "decord",
+                    reason="decord refuses such a file when it opens it (tests/test_bad_inputs.py)")
+def test_frames_that_cannot_be_decoded_are_reported_like_a_broken_file(tmp_path):
+    # the file opens (the start-up check passes) but its frames fail to decode: a real
+    # decode failure at training time
+    make_video(tmp_path / "damaged.mp4", frames=16, audio=False)
+    damage_second_half(tmp_path / "damaged.mp4")
+    (tmp_path / "ann.csv").write_text("id,split,video,target\nt,train,damaged.mp4,4\n")
     ds = csv_dataset(tmp_path)
-    with pytest.raises(BadSampleError, match=r"^bad sample t/0 \(.*tiny\.mp4 frames 0-7\): .*tiny\.mp4: "
-                       r"cannot decode source frames 0-7 \("):
+    with pytest.raises(BadSampleError, match=r"^bad sample t/0 \(.*damaged\.mp4 frames 0-7\): .*damaged\.mp4: "
+                       r"cannot decode source frames 0-7 \(the file is damaged"):
         ds[0]
 
 

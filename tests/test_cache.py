@@ -12,10 +12,11 @@ import pytest
 
 from pisa.cli import main
 from pisa.data.core import cache as cache_lib
-from pisa.io import media as media_lib
 from pisa.io.media import video as video_lib
 from pisa.io.media import write_video
 from pisa.registry import DATASETS
+
+from media import refuse_decoders
 
 FPS, SR = 25.0, 16000
 COLUMNS = ["id", "split", "fps", "frame_start", "frame_end", "player_level", "song_level",
@@ -85,13 +86,7 @@ def test_prepare_then_read_without_any_decoder(dataset_dir, monkeypatch):
         uncached[split] = [ds[i] for i in range(len(ds))]
     assert [len(v) for v in uncached.values()] == [5, 3]  # 61 // 12, 40 // 12
 
-    import decord
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a decoder was called while reading the prepared cache")
-
-    monkeypatch.setattr(decord, "VideoReader", refuse)
-    monkeypatch.setattr(decord, "AudioReader", refuse)
+    refuse_decoders(monkeypatch, "a decoder was called while reading the prepared cache")
     for split, expected in uncached.items():
         ds = dataset(dataset_dir, split, cache=True)
         assert len(ds) == len(expected)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from media import make_video
+from media import make_video, refuse_decoders
 from pisa.data.core.cache import entry_lock, write_cache
 from pisa.registry import DATASETS
 
@@ -112,16 +112,8 @@ def _same(a, b) -> None:
 
 @pytest.fixture
 def no_decoder(monkeypatch):
-    """After this, any decord reader raises: what is read comes from the cache."""
-    import decord
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a decoder was called while reading the cache")
-
-    def apply():
-        monkeypatch.setattr(decord, "VideoReader", refuse)
-        monkeypatch.setattr(decord, "AudioReader", refuse)
-    return apply
+    """After this, any decoder raises: what is read comes from the cache."""
+    return lambda: refuse_decoders(monkeypatch, "a decoder was called while reading the cache")
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
