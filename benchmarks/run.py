@@ -24,13 +24,17 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
 
 from benchmarks.backbones import BACKBONE_KEYS  # noqa: E402
 from benchmarks.common import Result, Settings  # noqa: E402
+from benchmarks.loading import MEDIA_BACKENDS  # noqa: E402
 from pisa.io.atomic import write_json  # noqa: E402
 
 #: every benchmark, in the order they run
-BENCHMARKS = ("prepare_throughput", "cached_sample_load", "nocache_sample_load", "train_step",
-              "fast_path", "predict", "memory", "data_wait_cached", "data_wait_uncached",
-              "first_epoch_fill", "feature_epoch", "transcription", "transcription_f1",
-              "serve") + BACKBONE_KEYS
+PREPARE_KEYS = tuple(f"prepare_throughput_{b}" for b in MEDIA_BACKENDS)
+NOCACHE_KEYS = tuple(f"nocache_sample_load_{b}" for b in MEDIA_BACKENDS)
+FILL_KEYS = tuple(f"first_epoch_fill_{b}" for b in MEDIA_BACKENDS)
+#: every benchmark, in the order they run (a backend's rows are left out where it does not run)
+BENCHMARKS = (PREPARE_KEYS + ("cached_sample_load",) + NOCACHE_KEYS
+              + ("train_step", "fast_path", "predict", "memory", "data_wait_cached", "data_wait_uncached")
+              + FILL_KEYS + ("feature_epoch", "transcription", "transcription_f1", "serve") + BACKBONE_KEYS)
 
 
 def cpu_model() -> str:
@@ -152,20 +156,23 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
                             generation_s=inputs["seconds"])
     cache_dir = root / "cache"
     # the cached loader reads the entry that the prepare benchmark writes
-    if "prepare_throughput" not in wanted and "cached_sample_load" in wanted:
-        wanted.insert(0, "prepare_throughput")
+    if not set(PREPARE_KEYS) & set(wanted) and set(NOCACHE_KEYS + ("cached_sample_load",)) & set(wanted):
+        wanted.insert(0, PREPARE_KEYS[0])
+    # the backends whose rows are wanted (the prepare rows: the first one writes the cache)
+    backends = [b for b in MEDIA_BACKENDS if any(k.endswith(f"_{b}") for k in wanted)]
     steps: Dict[str, Callable[[], List[Result]]] = {
-        "prepare_throughput": lambda: [loading.bench_prepare(inputs["table"], inputs["video"], cache_dir, root)],
+        "prepare_throughput": lambda: loading.bench_prepare(inputs["table"], inputs["video"], cache_dir, root,
+                                                            backends),
         "cached_sample_load": lambda: loading.bench_loading(
             inputs["table"], inputs["jpeg_dir"], inputs["wav"], cache_dir, settings.fps, inputs["crop"],
-            settings.load_samples),
+            settings.load_samples, backends),
         "train_step": lambda: [training.bench_train_step(settings, root)],
         "fast_path": lambda: [fast_path_with_accuracy(settings, root)],
         "predict": lambda: [predicting.bench_predict(inputs["long_video"], inputs["crop"],
                                                      settings.predict_widths, root,
                                                      settings.predict_clips)],
         "memory": lambda: [memory_result(inputs, root)],
-        "data_wait_cached": lambda: training.bench_data_wait(settings, root),
+        "data_wait_cached": lambda: training.bench_data_wait(settings, root, backends),
         "feature_epoch": lambda: [features.bench_feature_epoch(settings, root)],
         "transcription": lambda: transcription.bench_transcription(settings, root),
         "serve": lambda: [serving.bench_serve(settings, root / "serve")],
@@ -173,8 +180,10 @@ def run_suite(settings: Settings, root: Path, only: Optional[Sequence[str]] = No
             settings, root, [e for e in backbones.BACKBONES if backbones.result_key(e[0]) in wanted]),
     }
     # the benchmarks that give several figures: each figure's key -> its benchmark
-    step_of = {"nocache_sample_load": "cached_sample_load", "data_wait_uncached": "data_wait_cached",
-               "first_epoch_fill": "data_wait_cached", "transcription_f1": "transcription",
+    step_of = {"data_wait_uncached": "data_wait_cached", "transcription_f1": "transcription",
+               **{k: "prepare_throughput" for k in PREPARE_KEYS},
+               **{k: "cached_sample_load" for k in NOCACHE_KEYS},
+               **{k: "data_wait_cached" for k in FILL_KEYS},
                **{k: "backbone_forward" for k in BACKBONE_KEYS}}
     done = set()
     for key in wanted:

@@ -225,7 +225,7 @@ def accuracy_runs(work_dir: Path, performances: int = 24, seconds: float = 10.0,
     return runs
 
 
-def bench_data_wait(settings: Settings, work_dir: Path) -> List[Result]:
+def bench_data_wait(settings: Settings, work_dir: Path, backends: Sequence[str]) -> List[Result]:
     """The share of the training step spent waiting for data (``DataWaitHook``'s
     ``data_wait``: mmengine's ``data_time`` over the step ``time``, both of the same run)
     when the CPU demo config (the PISA multimodal model, narrowed) trains one epoch with
@@ -273,15 +273,20 @@ def bench_data_wait(settings: Settings, work_dir: Path) -> List[Result]:
                    "CPU demo config, 2 DataLoader workers",
                    "target: under 10 % cached (the project's), under 50 % decoding (ours)"],
             extra=dict(split_counts=res["split_counts"])))
-    results.append(first_epoch_fill(config, data, work_dir, settings))
+    from benchmarks.loading import runnable_backends, selected_backend
+
+    for backend in runnable_backends(backends):
+        with selected_backend(backend):
+            results.append(first_epoch_fill(config, data, work_dir, settings, backend))
     return results
 
 
-def first_epoch_fill(config: str, data: Path, work_dir: Path, settings: Settings) -> Result:
+def first_epoch_fill(config: str, data: Path, work_dir: Path, settings: Settings, backend: str) -> Result:
     """Per sample of a first epoch (the demo config's test split, every sample once, in
-    order): a dataset whose cache fills itself (each performance decoded once, its other
-    samples read from the new entry) against decoding each sample from the video (no
-    cache), measured before and after it."""
+    order) decoding with ``backend`` (selected by the caller): a dataset whose cache
+    fills itself (each performance decoded once, its other samples read from the new
+    entry) against decoding each sample from the video (no cache), measured before and
+    after it."""
     from pisa.engine.config_loader import load_config
     from pisa.registry import DATASETS
 
@@ -296,10 +301,10 @@ def first_epoch_fill(config: str, data: Path, work_dir: Path, settings: Settings
         return (time.perf_counter() - start) / len(dataset), len(dataset)
 
     before, count = per_sample(None)
-    filled, _ = per_sample(str(work_dir / "fill_cache"))
+    filled, _ = per_sample(str(work_dir / f"fill_cache_{backend}"))
     after, _ = per_sample(None)
     return speedup_result(
-        "first_epoch_fill", "first epoch, per sample, with a cache that fills itself",
+        f"first_epoch_fill_{backend}", f"first epoch, per sample, with a cache that fills itself ({backend})",
         "decoding each sample from the video (no cache)", filled, (before + after) / 2, 3.0,
         notes=[f"{count} samples of the demo config's test split on the {settings.wait_seconds:g} s "
                "320x180 synthetic performances; each performance decoded once into its entry",

@@ -388,3 +388,17 @@ def test_decode_threads_follow_the_setting_and_share_the_cores_among_workers(mon
 
     loader = torch.utils.data.DataLoader(Threads(), num_workers=2, batch_size=None)
     assert list(loader) == [max(1, min(8, cores // 2))] * 2
+
+
+def test_decode_then_crop_resize_in_a_pipeline_sizes_while_decoding_with_the_same_frames(videos):
+    from pisa.data.core.base_dataset import build_pipeline
+    from pisa.data.transforms.clip_transforms import CropResize, DecodeFrames
+
+    sample = dict(video_path=str(videos["h264-25"]), frame_inds=np.array([[3, 4, 5], [20, 21, 22]]),
+                  frame_offset=2, crop_box=(5, 3, 45, 41), sample_id="s", ann_source="test")
+    decode, crop = build_pipeline([dict(type="DecodeFrames"), dict(type="CropResize", size=(20, 16))])
+    fused = crop(decode(dict(sample)))
+    assert fused["sized"] and fused["imgs"].shape == (2, 3, 20, 16, 3)
+    apart = CropResize(size=(20, 16))(DecodeFrames()(dict(sample)))  # built apart: not fused
+    assert not apart["sized"]
+    np.testing.assert_array_equal(fused["imgs"], apart["imgs"])

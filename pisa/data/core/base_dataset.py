@@ -92,10 +92,17 @@ def build_clip_sampler(cfg: Union[None, Dict, ClipSampler], default: ClipSampler
 
 
 def build_pipeline(pipeline: Sequence[Any]) -> List[Any]:
-    """Build config dicts with pisa's transform registry (so no default scope is needed)."""
+    """Build config dicts with pisa's transform registry (so no default scope is needed).
+    A ``DecodeFrames`` directly followed by a ``CropResize`` crops and resizes each frame
+    as it decodes it (same frames, without holding them at source resolution)."""
+    from pisa.data.transforms.clip_transforms import CropResize, DecodeFrames
     from pisa.registry import TRANSFORMS
 
-    return [TRANSFORMS.build(dict(t)) if isinstance(t, dict) else t for t in pipeline]
+    steps = [TRANSFORMS.build(dict(t)) if isinstance(t, dict) else t for t in pipeline]
+    for first, second in zip(steps, steps[1:]):
+        if type(first) is DecodeFrames and type(second) is CropResize:
+            first.crop_resize_while_decoding(second)
+    return steps
 
 
 class AQABaseDataset(BaseDataset, AQADatasetInterface):

@@ -63,7 +63,12 @@ class DecodeFrames:
     Reads ``frame_inds``, ``frame_offset``, ``video_path`` / ``frame_dir``,
     ``cache_entry``. Adds ``imgs`` uint8 ``(K, T, H, W, 3)`` RGB and ``from_cache`` (True
     when the frames came, already cropped and resized, from the prepared cache: then no
-    decoder runs). ``keep_open`` readers stay open for the next samples."""
+    decoder runs). ``keep_open`` readers stay open for the next samples.
+
+    Directly before a :class:`CropResize`, the pipeline hands it that step
+    (:meth:`crop_resize_while_decoding`): each frame is then cropped and resized as soon
+    as it is decoded (``sized`` is added, and the step passes the frames on), so a
+    sample never holds its frames at source resolution. The frames are the same."""
 
     example = dict(args=dict(keep_open=1), input=lambda: _example_cache_entry(), adds=("imgs", "from_cache"))
 
@@ -72,6 +77,11 @@ class DecodeFrames:
         # memmaps of cache entries and readers open lazily, per worker process
         self._memmaps = KeptOpen(16, functools.partial(np.load, mmap_mode="r"))
         self._sources = KeptOpen(max(self.keep_open, 1), FrameSource)
+        self._sizing: Optional["CropResize"] = None
+
+    def crop_resize_while_decoding(self, step: "CropResize") -> None:
+        """Crop and resize as ``step`` does while decoding (see the class docstring)."""
+        self._sizing = step
 
     def __call__(self, results: Dict) -> Dict:
         inds = np.asarray(results["frame_inds"], dtype=np.int64)
@@ -85,9 +95,13 @@ class DecodeFrames:
             results["from_cache"] = True
         else:
             source = self._sources.get(results.get("video_path") or results.get("frame_dir"))
+            sizing = self._sizing
             imgs = read_frames(source, inds.reshape(-1) + int(results.get("frame_offset", 0)),
-                               where=_where(results))
+                               where=_where(results), box=None if sizing is None else results.get("crop_box"),
+                               size=None if sizing is None else sizing.size,
+                               resize=None if sizing is None else sizing.resize)
             results["from_cache"] = False
+            results["sized"] = sizing is not None
         results["imgs"] = imgs.reshape(k, t, *imgs.shape[1:])
         return results
 
@@ -101,8 +115,9 @@ class CropResize:
     bilinear; default 112x112, the paper's text), or with ``resize = (h0, w0)`` resize to
     that and cut the centre ``size`` out (the released loader's resize + centre crop).
     Reads ``imgs``, ``crop_box``, ``from_cache``; replaces ``imgs``. Cached frames were
-    cropped and resized when prepared, so they pass as they are. A box outside the frame,
-    or inverted, raises an error naming the sample."""
+    cropped and resized when prepared, and so were frames ``DecodeFrames`` sized while
+    decoding (``sized``), so they pass as they are. A box outside the frame, or inverted,
+    raises an error naming the sample."""
 
     example = dict(args=dict(size=(8, 8)), input=lambda: dict(example_frames(), crop_box=(2, 1, 18, 15)),
                    adds=("imgs",))
@@ -119,6 +134,8 @@ class CropResize:
             if (h, w) != self.size:
                 raise ValueError(f"{_where(results)}: cached frames are {h}x{w}, the pipeline "
                                  f"wants {self.size[0]}x{self.size[1]}; run `pisa prepare` again")
+            return results
+        if results.get("sized"):
             return results
         box = results.get("crop_box")
         if box is not None:

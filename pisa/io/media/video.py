@@ -50,25 +50,41 @@ class VideoReader:
         order, turned for display."""
         raise NotImplementedError
 
-    def read(self, frames: np.ndarray, each: Optional[Callable[[Frame], Frame]] = None) -> List[Frame]:
-        """Frames ``frames`` (sorted, distinct), each passed through ``each`` as soon as
-        it is decoded. Any decoder failure is one error naming the file and frames."""
-        out = []
+    def read(self, frames: np.ndarray, each: Optional[Callable[[Frame], Frame]] = None) -> np.ndarray:
+        """Frames ``frames`` (sorted, distinct) as ``(N, H, W, 3)``, each passed through
+        ``each`` as soon as it is decoded. Any decoder failure is one error naming the
+        file and frames."""
         try:
-            for frame in self._decode(frames):
-                out.append(frame if each is None else each(frame))
+            out = stack_frames(self._decode(frames), len(frames), each, self.path)
         except ValueError as err:
             if str(err).startswith(self.path):  # ours, already naming the file
                 raise
             raise cannot_decode(self.path, frames) from None
         except Exception:  # every decoder raises its own types, with FFmpeg's text
             raise cannot_decode(self.path, frames) from None
-        if len(out) != len(frames):
+        if out is None:
             raise cannot_decode(self.path, frames)
         return out
 
     def close(self) -> None:
         """Release the file (readers also close when collected)."""
+
+
+def stack_frames(frames: Iterator[Frame], count: int, each: Optional[Callable[[Frame], Frame]],
+                 where: str) -> Optional[np.ndarray]:
+    """``count`` frames from ``frames``, each through ``each``, into one array allocated
+    at the first (no list of frames, no second copy); None when ``frames`` gives fewer."""
+    out, got = None, 0
+    for got, frame in enumerate(frames, 1):
+        frame = frame if each is None else each(frame)
+        if out is None:
+            out = np.empty((count,) + frame.shape, dtype=frame.dtype)
+        elif frame.shape != out.shape[1:]:
+            raise ValueError(f"{where}: frames differ in size")
+        out[got - 1] = frame
+        if got == count:
+            break
+    return out if got == count else None
 
 
 def open_video(path: PathLike, backend: Optional[str] = None) -> VideoReader:
@@ -144,13 +160,8 @@ class FrameSource:
         """Frames ``frames`` (increasing, distinct) as RGB uint8 ``(N, H, W, 3)``, each
         passed through ``each`` (e.g. a crop and resize) as soon as it is decoded."""
         if self._files is not None:
-            out = [read_frame_file(self._files[i]) for i in frames]
-            out = out if each is None else [each(f) for f in out]
-        else:
-            out = self._reader.read(np.asarray(frames, dtype=np.int64), each)
-        if len({f.shape for f in out}) > 1:
-            raise ValueError(f"{self.path}: frames differ in size")
-        return np.stack(out)
+            return stack_frames((read_frame_file(self._files[i]) for i in frames), len(frames), each, self.path)
+        return self._reader.read(np.asarray(frames, dtype=np.int64), each)
 
     def close(self) -> None:
         if self._reader is not None:
