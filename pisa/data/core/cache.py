@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 import os
 import time
 from pathlib import Path
@@ -153,7 +154,11 @@ def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
     if offset + num > len(source):
         raise ValueError(f"{where}: {source.path} has {len(source)} frames, the performance "
                          f"needs frames {offset}..{offset + num - 1}")
-    with atomic_folder(final) as tmp:
+    with atomic_folder(final) as tmp, ThreadPoolExecutor(1) as audio_reader:
+        # the audio track decodes on a thread of its own while the frames decode here
+        # (both decoders release the GIL while they work)
+        track = None if sample_rate is None else audio_reader.submit(
+            read_audio, perf.get("audio_path") or perf["video_path"], None if sample_rate == NATIVE_RATE else int(sample_rate))
         frames = np.lib.format.open_memmap(tmp / "frames.npy", mode="w+", dtype=np.uint8,
                                            shape=(num, int(size[0]), int(size[1]), 3))
         read_frames(source, np.arange(offset, offset + num), perf.get("crop_box"), size,
@@ -161,13 +166,12 @@ def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
         frames.flush()
         del frames
         rate = None
-        if sample_rate is not None:
-            track, rate = read_audio(perf.get("audio_path") or perf["video_path"],
-                                     None if sample_rate == NATIVE_RATE else int(sample_rate))
+        if track is not None:
+            samples, rate = track.result()
             start = audio_offset(offset, fps, rate)
             # one second past the last frame: room for the last clip's window
             stop = start + int(np.ceil(num / fps * rate)) + int(rate)
-            np.save(tmp / "audio.npy", np.ascontiguousarray(track[start:stop], dtype=np.float32))
+            np.save(tmp / "audio.npy", np.ascontiguousarray(samples[start:stop], dtype=np.float32))
         meta = {"perf_id": str(perf["perf_id"]), "num_frames": num, "fps": fps,
                 "size": list(size), "sample_rate": rate}
         (tmp / "meta.json").write_text(json.dumps(meta))
