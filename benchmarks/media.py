@@ -71,17 +71,18 @@ def write_performance(folder: Path, name: str, num_frames: int, width: int, heig
 
 def extract_jpegs(video: Path, out_dir: Path, frames: Optional[Sequence[int]] = None) -> Path:
     """The released layout: each frame of ``video`` as ``img_00001.jpg``, ... (1-based,
-    as the authors' extraction writes them), decoded once with decord, JPEG quality 95.
+    as the authors' extraction writes them), decoded once, JPEG quality 95.
     ``frames``: only these frame indices (all by default)."""
     import cv2
-    import decord
+
+    from pisa.io.media import FrameSource
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    reader = decord.VideoReader(str(video))
+    reader = FrameSource(video)
     wanted = list(range(len(reader))) if frames is None else sorted(set(int(f) for f in frames))
     for lo in range(0, len(wanted), 64):
         chunk = wanted[lo:lo + 64]
-        for index, frame in zip(chunk, reader.get_batch(chunk).asnumpy()):
+        for index, frame in zip(chunk, reader.read(np.asarray(chunk))):
             cv2.imwrite(str(out_dir / f"img_{index + 1:05d}.jpg"),
                         cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95])
     return out_dir

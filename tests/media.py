@@ -28,6 +28,15 @@ def make_video(path, frames: int = 32, size: Tuple[int, int] = (64, 48), fps: fl
     return write_numbered_video(path, frames, size, fps, audio, tone_at_frame, sample_rate)
 
 
+def decode_every_frame(path) -> np.ndarray:
+    """Every frame of a video as RGB uint8 ``(N, H, W, 3)``, decoded in order with PyAV
+    directly (a reference beside the framework's readers)."""
+    import av
+
+    with av.open(str(path)) as container:
+        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(container.streams.video[0])])
+
+
 def refuse_decoders(monkeypatch, why: str = "a decoder was called") -> None:
     """From now on any video or audio backend raises ``AssertionError(why)``."""
     from pisa.io.media import audio, video
