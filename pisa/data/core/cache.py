@@ -158,7 +158,8 @@ def prepare_entry(perf: Dict, cache_dir: PathLike, size: Tuple[int, int],
         # the audio track decodes on a thread of its own while the frames decode here
         # (both decoders release the GIL while they work)
         track = None if sample_rate is None else audio_reader.submit(
-            read_audio, perf.get("audio_path") or perf["video_path"], None if sample_rate == NATIVE_RATE else int(sample_rate))
+            read_audio, perf.get("audio_path") or perf["video_path"],
+            None if sample_rate == NATIVE_RATE else int(sample_rate))
         frames = np.lib.format.open_memmap(tmp / "frames.npy", mode="w+", dtype=np.uint8,
                                            shape=(num, int(size[0]), int(size[1]), 3))
         read_frames(source, np.arange(offset, offset + num), perf.get("crop_box"), size,

@@ -174,8 +174,9 @@ class RandomFlip:
 
 @component("transform")
 class LoadAudio:
-    """Read the performance's mono audio at ``sample_rate`` (:func:`pisa.io.media.read_audio`), or with None at the
-    file's own rate, resampling nothing (as the released PISA loader did); from
+    """Read the performance's mono audio at ``sample_rate``
+    (:func:`pisa.io.media.read_audio`), or with None at the file's own rate, resampling
+    nothing (as the released PISA loader did); from
     ``audio_path`` (a wav) or, when None, the video's own track; from the prepared cache
     when there is one (at the rate its ``meta.json`` records). Reads ``audio_path``,
     ``video_path``, ``frame_offset``, ``fps``, ``cache_entry``. Adds ``audio`` float32

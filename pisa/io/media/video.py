@@ -160,7 +160,8 @@ class FrameSource:
         """Frames ``frames`` (increasing, distinct) as RGB uint8 ``(N, H, W, 3)``, each
         passed through ``each`` (e.g. a crop and resize) as soon as it is decoded."""
         if self._files is not None:
-            return stack_frames((read_frame_file(self._files[i]) for i in frames), len(frames), each, self.path)
+            files = (read_frame_file(self._files[i]) for i in frames)
+            return stack_frames(files, len(frames), each, self.path)
         return self._reader.read(np.asarray(frames, dtype=np.int64), each)
 
     def close(self) -> None:
