@@ -30,10 +30,30 @@ class DecordReader(VideoReader):
         self.fps = float(self._reader.get_avg_fps())
 
     def _decode(self, frames: np.ndarray) -> Iterator[Frame]:
-        yield from self._reader.get_batch([int(i) for i in frames]).asnumpy()
+        try:
+            batch = self._reader.get_batch([int(i) for i in frames]).asnumpy()
+        except Exception:  # decord's own error types, with FFmpeg's text
+            rotation = display_rotation(self.path)
+            if rotation:  # decord 0.6 turns such frames wrongly and fails to copy them
+                raise ValueError(f"{self.path}: decord cannot read videos with a display rotation "
+                                 f"({rotation} degrees); select the pyav or torchcodec video backend") from None
+            raise
+        yield from batch
 
     def close(self) -> None:
         self._reader = None
+
+
+def display_rotation(path: str) -> int:
+    """The display rotation of ``path``'s first video frame in degrees (PyAV; 0 when none
+    or unreadable)."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            return int(next(container.decode(container.streams.video[0])).rotation or 0)
+    except Exception:  # unreadable: no rotation to report
+        return 0
 
 
 @register_backend("audio", "decord", import_probe("decord", "av"))
