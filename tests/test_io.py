@@ -131,3 +131,22 @@ def test_resize_then_centre_crop_is_torchvisions_resize_and_center_crop(tmp_path
     assert not np.array_equal(out, crop_resize(frames, (4, 2, 60, 46), (16, 16)))
     with pytest.raises(ValueError, match="does not fit"):
         crop_resize(frames, None, (32, 32), resize=(20, 40))
+
+
+def test_run_ahead_gives_every_item_in_order_and_the_error_where_it_happened():
+    from pisa.io.ahead import RunAhead
+
+    def items():
+        yield from range(5)
+        raise ValueError("item 5 is bad")
+
+    got = []
+    with RunAhead(items, depth=2) as ahead:
+        with pytest.raises(ValueError, match="item 5 is bad"):
+            for item in ahead:
+                got.append(item)
+    assert got == [0, 1, 2, 3, 4]
+    endless = RunAhead(lambda: iter(int, 1), depth=3)  # never ends: close stops it
+    assert [next(endless) for _ in range(4)] == [0, 0, 0, 0]
+    endless.close()
+    assert not endless._thread.is_alive()

@@ -36,6 +36,7 @@ from pisa.data.core.base_dataset import AQABaseDataset
 from pisa.data.wrappers.pairs import ExemplarDataset
 from pisa.data.core.clip_samplers import contiguous_indices
 from pisa.evaluation.assessment import RecordingPrediction, average_members, summarise_recording
+from pisa.io.ahead import RunAhead
 
 PathLike = Union[str, os.PathLike]
 
@@ -170,8 +171,9 @@ class Assessor:
         loader = torch.utils.data.DataLoader(dataset, batch_size=self.batch_size, shuffle=False,
                                              num_workers=0, collate_fn=default_collate)
         members: List[List[Dict[str, Any]]] = [[] for _ in self.models]
-        with torch.no_grad():
-            for batch in loader:
+        # the next batch decodes while the model runs on this one
+        with torch.no_grad(), RunAhead(lambda: loader, depth=2) as batches:
+            for batch in batches:
                 for outputs, model in zip(members, self.models):
                     step = model.test_step(batch)
                     outputs.extend(step)

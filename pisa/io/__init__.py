@@ -8,4 +8,5 @@
   PyAV, torchcodec), frame folders, crop and resize as frames decode;
   writing H.264/AAC and wav test media (PyAV, soundfile).
 - :mod:`.jsonlines`: reading and appending JSON-lines files.
+- :mod:`.ahead`: iterating on a thread, a few items ahead (decoding, batches).
 """

@@ -3,65 +3,13 @@ keyframe-aware seeking and audio tracks (libswresample for rate and mono)."""
 from __future__ import annotations
 
 import bisect
-import queue
-import threading
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
+from pisa.io.ahead import RunAhead
 from pisa.io.media.backends import import_probe, register_backend
 from pisa.io.media.video import Frame, VideoReader, cannot_decode, cannot_open
-
-
-_END = object()
-
-
-class DecodeAhead:
-    """``container.decode(stream)`` on a thread of its own, at most ``depth`` frames ahead
-    of the reader: FFmpeg's decoder threads go on decoding while the reader converts the
-    last frame (measured: 1.3x the frames per second of decoding and converting in turn,
-    720p H.264 on 2 cores). Errors reach the reader at the frame where they happened."""
-
-    def __init__(self, container: Any, stream: Any, depth: int) -> None:
-        self._queue: "queue.Queue" = queue.Queue(max(1, depth))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(container, stream), daemon=True)
-        self._thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self, container: Any, stream: Any) -> None:
-        try:
-            for frame in container.decode(stream):
-                if not self._put(frame):
-                    return
-        except Exception as err:  # handed to the reader, which names the file
-            self._put(err)
-            return
-        self._put(_END)
-
-    def __iter__(self) -> "DecodeAhead":
-        return self
-
-    def __next__(self) -> Any:
-        item = self._queue.get()
-        if item is _END:
-            self._queue.put(_END)  # later calls end too
-            raise StopIteration
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 @register_backend("video", "pyav", import_probe("av"))
@@ -70,8 +18,10 @@ class PyAVReader(VideoReader):
     timestamp in presentation order. Reading a frame decodes on from where the last read
     stopped while no keyframe lies between, and otherwise seeks to the last keyframe at or
     before it; the frames in between are decoded but never converted to RGB. Decoding
-    runs ahead on a thread (:class:`DecodeAhead`), and the RGB conversion uses the
-    decoder's threads too (libswscale's slices: the same pixels)."""
+    runs ahead on a thread (:class:`~pisa.io.ahead.RunAhead`: FFmpeg's decoder threads go
+    on while the last frame converts; measured 1.3x the frames per second of decoding and
+    converting in turn, 720p H.264 on 2 cores), and the RGB conversion uses the decoder's
+    threads too (libswscale's slices: the same pixels)."""
 
     backend = "pyav"
 
@@ -109,13 +59,14 @@ class PyAVReader(VideoReader):
         elif self.num_frames > 1:  # no rate in the header: from the timestamps
             span = float((self._stamps[-1] - self._stamps[0]) * self._stream.time_base)
             self.fps = (self.num_frames - 1) / span if span > 0 else 0.0
-        self._frames: Optional[DecodeAhead] = None
+        self._frames: Optional[RunAhead] = None
         self._next: Optional[int] = None  # the frame the decoder gives next
 
     def _seek(self, frame: int) -> None:
         self._stop_decoding()
         self._container.seek(int(self._stamps[frame]), stream=self._stream, backward=True, any_frame=False)
-        self._frames = DecodeAhead(self._container, self._stream, 2 * self.threads + 2)
+        container, stream = self._container, self._stream
+        self._frames = RunAhead(lambda: container.decode(stream), 2 * self.threads + 2)
         self._next = None
 
     def _stop_decoding(self) -> None:
