@@ -23,8 +23,10 @@ pairs), :class:`~pisa.apis.feature_assessor.FeatureAssessor` (clip features);
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+import tempfile
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -135,15 +137,17 @@ class Assessor:
 
     def recording_config(self, media: PathLike, crop: Optional[Sequence[float]] = None,
                          sampler: Optional[Dict[str, Any]] = None,
-                         meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                         meta: Optional[Dict[str, Any]] = None,
+                         cache_dir: Optional[str] = None) -> Dict[str, Any]:
         """The dataset config of the one-recording test dataset of ``media`` (its record
         with the keys of ``meta``): the config's adapter type and pipeline, its sampler
-        (or ``sampler``, a clip sampler config), no prepared cache, any bad media an
-        error, and its few samples not serialised (mmengine's serialisation runs a full
-        ``gc.collect``, a quarter of a second in a loaded process)."""
+        (or ``sampler``, a clip sampler config), the cache ``cache_dir`` that fills
+        itself (None: none), any bad media an error, and its few samples not serialised
+        (mmengine's serialisation runs a full ``gc.collect``, a quarter of a second in a
+        loaded process)."""
         ds_cfg = dict(copy.deepcopy(self.dataset_cfg),
                       recordings=[recording_record(media, crop, meta)],
-                      test_mode=True, cache_dir=None, on_bad_sample="error", lazy_init=False,
+                      test_mode=True, cache_dir=cache_dir, on_bad_sample="error", lazy_init=False,
                       serialize_data=False)
         if sampler is not None:
             ds_cfg["clip_sampler"] = dict(sampler)
@@ -151,13 +155,19 @@ class Assessor:
 
     def recording_dataset(self, media: PathLike, crop: Optional[Sequence[float]] = None,
                           sampler: Optional[Dict[str, Any]] = None,
-                          meta: Optional[Dict[str, Any]] = None
+                          meta: Optional[Dict[str, Any]] = None, cache_dir: Optional[str] = None
                           ) -> Union[AQABaseDataset, ExemplarDataset]:
         """The one-recording test dataset of ``media``, built from
         :meth:`recording_config`."""
         from pisa.registry import DATASETS
 
-        return DATASETS.build(self.recording_config(media, crop, sampler, meta))
+        return DATASETS.build(self.recording_config(media, crop, sampler, meta, cache_dir))
+
+    def sizes_frames(self) -> bool:
+        """Whether the pipeline crops and resizes frames (``CropResize``): then a
+        recording's frames can be decoded once into a cache entry."""
+        steps = self.media_config().get("pipeline") or ()
+        return any(isinstance(t, dict) and t.get("type") == "CropResize" for t in steps)
 
     def predict_samples(self, dataset: AQABaseDataset,
                         progress: Any = None) -> List[Dict[str, Any]]:
@@ -198,7 +208,17 @@ class Assessor:
         if not os.path.isfile(media):
             raise FileNotFoundError(f"recording {media} not found")
         self.check_meta(media, meta)
-        level_ds = self.recording_dataset(media, crop, meta=meta)
+        # with a timeline the samples cover every frame: each frame is decoded once, into
+        # a cache entry the first sample fills, not once per sample that holds it
+        once = timeline and self.sizes_frames()
+        with tempfile.TemporaryDirectory(prefix="pisa-recording-") if once else contextlib.nullcontext() as cache:
+            return self._assess(media, crop, progress, timeline, meta, cache)
+
+    def _assess(self, media: str, crop: Optional[Sequence[float]], progress: bool, timeline: bool,
+                meta: Optional[Dict[str, Any]], cache: Optional[str]) -> RecordingPrediction:
+        from mmengine.utils import ProgressBar
+
+        level_ds = self.recording_dataset(media, crop, meta=meta, cache_dir=cache)
         query_ds = query_side(level_ds)
         perf = query_ds.performances[0]
         num_frames, fps = int(perf["num_frames"]), perf.get("fps")
@@ -212,7 +232,7 @@ class Assessor:
             if len(segment_frames) and not reuse:
                 segment_ds = self.recording_dataset(media, crop, sampler=dict(
                     type="ContiguousSampler", num_clips=sampler.num_clips,
-                    clip_len=sampler.clip_len), meta=meta)
+                    clip_len=sampler.clip_len), meta=meta, cache_dir=cache)
                 segment_frames = frames_of(query_side(segment_ds))
         total = len(level_ds) + (len(segment_ds) if segment_ds is not None else 0)
         bar = ProgressBar(total, file=sys.stderr) if progress else None
