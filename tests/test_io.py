@@ -150,3 +150,22 @@ def test_run_ahead_gives_every_item_in_order_and_the_error_where_it_happened():
     assert [next(endless) for _ in range(4)] == [0, 0, 0, 0]
     endless.close()
     assert not endless._thread.is_alive()
+
+
+def test_run_ahead_threads_stop_before_the_process_forks_and_readers_start_anew(tmp_path):
+    import multiprocessing
+
+    from pisa.io.media import FrameSource, read_frames
+    from pisa.io.numbered_media import frame_index_of, write_numbered_video
+
+    video = write_numbered_video(tmp_path / "v.mp4", frames=40, audio=False)
+    source = FrameSource(video, backend="pyav")
+    first = read_frames(source, [0, 1])  # its decoding thread now runs ahead
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=read_frames, args=(FrameSource(video, backend="pyav"), [5]))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    # the thread was stopped for the fork; the reader seeks and reads on
+    assert [frame_index_of(f) for f in read_frames(source, [2, 3, 30])] == [2, 3, 30]
+    assert [frame_index_of(f) for f in first] == [0, 1]

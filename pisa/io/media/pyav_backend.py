@@ -78,6 +78,8 @@ class PyAVReader(VideoReader):
         for target in frames:
             target = int(target)
             key = self._keys[bisect.bisect_right(self._keys, target) - 1]
+            if self._frames is not None and self._frames.closed:  # stopped when the process forked
+                self._next = None
             if self._next is None or target < self._next or key > self._next:
                 self._seek(key)
             while True:
