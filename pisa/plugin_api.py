@@ -51,6 +51,10 @@ Reference:
   :func:`default_cache_dir` (where ``cache_dir='auto'`` keeps prepared data),
   :func:`entry_lock` (one process writes a stored entry, the others wait or read the
   sources).
+- Decoders: :func:`register_backend` (a video backend: a :class:`VideoReader` subclass;
+  an audio backend: ``read(path, rate)``; selected by name in a config's
+  ``video_backend`` / ``audio_backend`` or ``PISA_VIDEO_BACKEND``; see
+  :mod:`pisa.io.media.backends`), :func:`import_probe` (why it cannot run here).
 - Notes: :func:`note_array_problem` (what is wrong with a transcriber's note array,
   the ``transcriber`` kind's format; None when nothing).
 - Types: :class:`AQABaseDataset` (the base of dataset adapters: one performance record
@@ -73,7 +77,8 @@ from pisa.evaluation.baselines.linear_features import LinearFeatureBaseline
 from pisa.evaluation.assessment import RecordingPrediction, SegmentPrediction
 from pisa.hookspecs import hookimpl
 from pisa.io.atomic import atomic_output
-from pisa.io.media import read_audio
+from pisa.io.media import VideoReader, read_audio, register_backend
+from pisa.io.media.backends import import_probe
 from pisa.models.aqa_model import AQAModel, ConfigType
 from pisa.models.batch import sample_column, sample_truths
 from pisa.models.data_preprocessor import AQADataPreprocessor
@@ -123,7 +128,7 @@ __all__: List[str] = [
     "sample_column", "sample_truths",
     "build_component", "component_class", "component_names", "check_component",
     "datasets_with", "LinearFeatureBaseline",
-    "read_audio", "atomic_output", "default_cache_dir", "entry_lock", "note_array_problem",
+    "read_audio", "register_backend", "import_probe", "VideoReader", "atomic_output", "default_cache_dir", "entry_lock", "note_array_problem",
     "load_backbone_weights", "StateDict",
     "AQABaseDataset", "ExemplarDataset", "ClipSampler", "DecisionRule",
     "RecordingPrediction", "SegmentPrediction",

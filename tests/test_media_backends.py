@@ -403,3 +403,32 @@ def test_decode_then_crop_resize_in_a_pipeline_sizes_while_decoding_with_the_sam
     apart = CropResize(size=(20, 16))(DecodeFrames()(dict(sample)))  # built apart: not fused
     assert not apart["sized"]
     np.testing.assert_array_equal(fused["imgs"], apart["imgs"])
+
+
+def test_a_plugin_registers_a_backend_and_a_config_name_selects_it(tmp_path, monkeypatch):
+    from pisa import plugin_api
+    from pisa.io.media import backends
+
+    monkeypatch.setitem(backends._REGISTRY, "video", dict(backends._REGISTRY["video"]))
+
+    @plugin_api.register_backend("video", "npy-frames", plugin_api.import_probe("numpy"))
+    class NpyFrames(plugin_api.VideoReader):
+        """Frames stored as one ``(N, H, W, 3)`` uint8 .npy file, 10 fps."""
+
+        backend = "npy-frames"
+
+        def __init__(self, path, threads):
+            super().__init__(path, threads)
+            self._frames = np.load(path, mmap_mode="r")
+            self.num_frames, self.fps = len(self._frames), 10.0
+
+        def _decode(self, frames):
+            yield from (np.asarray(self._frames[i]) for i in frames)
+
+    frames = np.random.default_rng(0).integers(0, 256, (12, 20, 24, 3), dtype=np.uint8)
+    np.save(tmp_path / "clip.npy", frames)
+    monkeypatch.setenv(VIDEO_ENV, "npy-frames")  # as a config's video_backend sets it
+    source = FrameSource(tmp_path / "clip.npy")
+    assert (source.backend, len(source), source.fps) == ("npy-frames", 12, 10.0)
+    np.testing.assert_array_equal(read_frames(source, [7, 2, 7], box=(4, 2, 20, 18)),
+                                  frames[[7, 2, 7], 2:18, 4:20])
