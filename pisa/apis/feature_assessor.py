@@ -53,18 +53,24 @@ class FeatureAssessor(Assessor):
         """The manifest's source dataset config: it decodes the recording's media."""
         return self.manifest["source_dataset"]
 
+    def sizes_frames(self) -> bool:
+        """False: the recording's frames reach the recorded backbone through the feature
+        dataset's own pipeline, which keeps no frame cache."""
+        return False
+
     def recording_dataset(self, media: PathLike, crop: Optional[Sequence[float]] = None,
                           sampler: Optional[Dict[str, Any]] = None,
-                          meta: Optional[Dict[str, Any]] = None) -> AQABaseDataset:
+                          meta: Optional[Dict[str, Any]] = None,
+                          cache_dir: Optional[str] = None) -> AQABaseDataset:
         """The one-recording feature dataset of ``media``: decoded by the manifest's source
-        dataset (``sampler``: another clip sampler config, for the timeline), featurised
-        by the recorded backbone, packed by the config's feature dataset; ``meta`` keys
-        go into the recording's record."""
+        dataset (``sampler``: another clip sampler config, for the timeline; ``cache_dir``:
+        a cache it fills, None: none), featurised by the recorded backbone, packed by the
+        config's feature dataset; ``meta`` keys go into the recording's record."""
         from pisa.registry import DATASETS
 
         source_cfg = dict(copy.deepcopy(self.manifest["source_dataset"]),
                           recordings=[recording_record(media, crop, meta)], test_mode=True,
-                          cache_dir=None, on_bad_sample="error", lazy_init=False,
+                          cache_dir=cache_dir, on_bad_sample="error", lazy_init=False,
                           serialize_data=False)
         if sampler is not None:
             source_cfg["clip_sampler"] = dict(sampler)

@@ -70,11 +70,12 @@ class PairAssessor(Assessor):
 
     def recording_dataset(self, media: PathLike, crop: Optional[Sequence[float]] = None,
                           sampler: Optional[Dict[str, Any]] = None,
-                          meta: Optional[Dict[str, Any]] = None) -> ExemplarDataset:
+                          meta: Optional[Dict[str, Any]] = None,
+                          cache_dir: Optional[str] = None) -> ExemplarDataset:
         """The one-recording dataset's samples with their exemplars from
         :attr:`exemplars` (an :class:`~pisa.data.wrappers.pairs.ExemplarDataset`)."""
         from pisa.registry import DATASETS
 
-        ds_cfg = self.recording_config(media, crop, sampler, meta)
+        ds_cfg = self.recording_config(media, crop, sampler, meta, cache_dir)
         ds_cfg["exemplars"] = self.exemplars
         return DATASETS.build(ds_cfg)
