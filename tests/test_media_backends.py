@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pisa.io.media import (AUDIO_ENV, THREADS_ENV, VIDEO_ENV, BackendFallbackWarning, FrameSource,
+from pisa.io.media import (AUDIO_ENV, THREADS_ENV, VIDEO_ENV, FrameSource,
                            backend_names, decode_threads, read_audio, read_frames, resample,
                            unavailable_reason, write_video, write_wav)
 from pisa.io.numbered_media import frame_index_of, frame_level

@@ -202,8 +202,6 @@ class Assessor:
         progress bar on stderr; ``timeline=False`` leaves out the segments. Errors name
         the file: missing, bad media, a crop box outside the frame, fewer frames than one
         sample, a ``same`` key ``meta`` lacks, no training exemplar sharing it."""
-        from mmengine.utils import ProgressBar
-
         media = os.fspath(media)
         if not os.path.isfile(media):
             raise FileNotFoundError(f"recording {media} not found")
