@@ -19,8 +19,7 @@ from pisa.io.media.backends import (AUDIO_ENV, THREADS_ENV, VIDEO_ENV, BackendFa
                                     decode_threads, register_backend, resolve_backend,
                                     unavailable_reason, use_backends)
 from pisa.io.media.video import (Box, FrameSource, VideoReader, check_crop_box, crop_resize,
-                                 crop_resize_frame, list_frame_files, open_video, read_frame_files,
-                                 read_frames)
+                                 crop_resize_frame, list_frame_files, open_video, read_frames)
 from pisa.io.media.writing import write_video, write_wav
 
 __all__ = [
@@ -28,7 +27,7 @@ __all__ = [
     "VideoReader", "audio_rate", "available_backends", "backend_names", "check_audio", "check_backend_name",
     "check_crop_box",
     "check_nonempty_file", "crop_resize", "crop_resize_frame", "decode_threads", "has_audio_track",
-    "list_frame_files", "load_audio", "open_video", "read_audio", "read_frame_files", "read_frames",
+    "list_frame_files", "load_audio", "open_video", "read_audio", "read_frames",
     "register_backend", "resample", "resolve_backend", "unavailable_reason", "use_backends",
     "write_video", "write_wav",
 ]

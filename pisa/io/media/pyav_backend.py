@@ -107,9 +107,8 @@ class PyAVReader(VideoReader):
         self._container.close()
 
     def __del__(self) -> None:  # a reader dropped without close stops its decoding thread
-        frames = getattr(self, "_frames", None)
-        if frames is not None:
-            frames.close()
+        if hasattr(self, "_frames"):  # (not when opening failed)
+            self._stop_decoding()
 
 
 @register_backend("audio", "pyav", import_probe("av"))

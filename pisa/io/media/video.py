@@ -120,15 +120,6 @@ def read_frame_file(name: str) -> Frame:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def read_frame_files(files: Sequence[str]) -> np.ndarray:
-    """Read jpg files as RGB uint8 ``(N, H, W, 3)``; an unreadable file raises an error
-    naming it."""
-    out = [read_frame_file(name) for name in files]
-    if len({im.shape for im in out}) > 1:
-        raise ValueError(f"{os.path.dirname(files[0])}: frames differ in size")
-    return np.stack(out)
-
-
 class FrameSource:
     """A video file (read by ``backend``, None: the selected one) or a folder of jpg
     frames, opened once: ``len(source)`` frames, ``source.fps`` (None for a folder),
