@@ -96,10 +96,10 @@ class DecodeFrames:
         else:
             source = self._sources.get(results.get("video_path") or results.get("frame_dir"))
             sizing = self._sizing
+            crop = {} if sizing is None else dict(box=results.get("crop_box"), size=sizing.size,
+                                                  resize=sizing.resize)
             imgs = read_frames(source, inds.reshape(-1) + int(results.get("frame_offset", 0)),
-                               where=_where(results), box=None if sizing is None else results.get("crop_box"),
-                               size=None if sizing is None else sizing.size,
-                               resize=None if sizing is None else sizing.resize)
+                               where=_where(results), **crop)
             results["from_cache"] = False
             results["sized"] = sizing is not None
         results["imgs"] = imgs.reshape(k, t, *imgs.shape[1:])
